@@ -1,0 +1,1 @@
+"""Dataset descriptors (real benchmark sets and the synthetic generator)."""

@@ -1,0 +1,29 @@
+"""fusionbench: a benchmarking suite for image fusion.
+
+Data path: dataset -> pairs -> method.fuse -> cache -> metrics -> results table -> reports.
+Conventions (value ranges, colour handling) are stated in :mod:`fusionbench.io`.
+"""
+
+from .data import example
+from .io import ImageReadError, read_image, to_gray, write_image
+from .metrics import evaluate, get_metric, list_metrics, register_metric
+from .registry import FusionMethod, create_method, fuse, list_methods, register_method
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ImageReadError",
+    "FusionMethod",
+    "create_method",
+    "evaluate",
+    "example",
+    "fuse",
+    "get_metric",
+    "list_methods",
+    "list_metrics",
+    "read_image",
+    "register_method",
+    "register_metric",
+    "to_gray",
+    "write_image",
+]

@@ -1,0 +1,169 @@
+"""The ``fusionbench`` command line.
+
+Each sub-command is a small function ``cmd_<name>(args) -> int`` registered in
+:func:`build_parser`; the work itself lives in the library modules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from typing import Sequence
+
+__all__ = ["main", "build_parser", "format_table"]
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A plain-text table with aligned columns."""
+    cells = [[str(h) for h in headers]] + [[_fmt(v) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _fmt(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}" if math.isfinite(value) else str(value)
+    return str(value)
+
+
+def _parse_params(items: Sequence[str] | None) -> dict[str, object]:
+    """``["r1=45", "eps1=0.3", "wavelet=db2"]`` -> typed dict (JSON literals where they parse)."""
+    params: dict[str, object] = {}
+    for item in items or ():
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--param expects NAME=VALUE, got {item!r}")
+        try:
+            params[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            params[key] = raw
+    return params
+
+
+# ---------------------------------------------------------------- metrics
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from .metrics import get_metric, list_metrics
+
+    rows = []
+    for name in list_metrics(args.pattern):
+        m = get_metric(name)
+        lo, hi = m.range
+        rows.append([m.name, ",".join(m.aliases), f"[{lo:g}, {hi:g}]", m.direction, "+".join(m.needs), m.reference])
+    print(format_table(["metric", "aliases", "range", "better", "needs", "reference"], rows))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .metrics import evaluate
+
+    scores = evaluate(args.a, args.b, args.fused, metrics=args.metrics, gt=args.gt)
+    if args.json:
+        print(json.dumps(scores, indent=2))
+    else:
+        print(format_table(["metric", "value"], list(scores.items())))
+    return 0
+
+
+# ---------------------------------------------------------------- methods
+
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from .registry import get_method_class, list_methods
+
+    rows = []
+    for name in list_methods(args.pattern):
+        cls = get_method_class(name)
+        params = ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING)
+        rows.append([name, cls.family, "native" if cls.color == "native" else "YCbCr policy", params, cls.reference])
+    print(format_table(["method", "family", "colour", "parameters", "reference"], rows))
+    return 0
+
+
+def cmd_fuse(args: argparse.Namespace) -> int:
+    from .io import read_image, write_image
+    from .registry import create_method
+
+    method = create_method(args.method, **_parse_params(args.param))
+    fused = method.fuse(read_image(args.a), read_image(args.b))
+    write_image(args.output, fused)
+    print(f"wrote {args.output} ({fused.shape[1]}x{fused.shape[0]}, method {args.method})")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Fuse the embedded example with every method and score it: works offline, no data."""
+    from .data import example
+    from .metrics import evaluate
+    from .registry import create_method, list_methods
+
+    pair = example(color=args.color)
+    rows = []
+    for name in list_methods():
+        if name == "precomputed":
+            continue
+        fused = create_method(name).fuse(pair.a, pair.b)
+        scores = evaluate(pair.a, pair.b, fused, metrics=args.metrics)
+        rows.append([name, *scores.values()])
+    print("Embedded example (scikit-image camera, left half sharp in A, right half in B):")
+    print(format_table(["method", *scores.keys()], rows))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fusionbench", description="Benchmarking suite for image fusion")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("metrics", help="list the metrics (name, aliases, range, direction, reference)")
+    p.add_argument("pattern", nargs="?", help="glob filter, e.g. 'Q*'")
+    p.set_defaults(func=cmd_metrics)
+
+    p = sub.add_parser("evaluate", help="score a fused image against its sources")
+    p.add_argument("a", help="source image A")
+    p.add_argument("b", help="source image B")
+    p.add_argument("fused", help="fused image")
+    p.add_argument("--gt", help="ground-truth image (enables PSNR/SSIM)")
+    p.add_argument("--metrics", default=None, help="comma-separated names, 'seven' or 'all' (default: all that apply)")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("methods", help="list the fusion methods")
+    p.add_argument("pattern", nargs="?", help="glob filter")
+    p.set_defaults(func=cmd_methods)
+
+    p = sub.add_parser("fuse", help="fuse two images with one method")
+    p.add_argument("a")
+    p.add_argument("b")
+    p.add_argument("-m", "--method", default="average")
+    p.add_argument("-o", "--output", required=True, help="output image (8-bit; format from the suffix)")
+    p.add_argument("--param", action="append", metavar="NAME=VALUE", help="method parameter (repeatable)")
+    p.set_defaults(func=cmd_fuse)
+
+    p = sub.add_parser("demo", help="fuse and score the embedded example (no data needed)")
+    p.add_argument("--color", action="store_true", help="use the colour example")
+    p.add_argument("--metrics", default="AVG,STD,SEN,SF,EI", help="metrics to show")
+    p.set_defaults(func=cmd_demo)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, KeyError, TypeError, OSError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"fusionbench {args.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

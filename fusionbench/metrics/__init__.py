@@ -1,0 +1,30 @@
+"""Fusion-quality metrics: the registry, ``evaluate`` and every metric as a plain function.
+
+Each metric module registers its metrics with :func:`register_metric`; importing it here is
+what makes them available. All metrics compute on gray float64 images on [0, 255]
+(conventions in :mod:`fusionbench.metrics.inputs`).
+"""
+
+from .evaluate import evaluate
+from .inputs import MetricInputs, as_metric_array
+from .registry import METRIC_SETS, Metric, get_metric, list_metrics, register_metric, resolve_metrics
+
+# Metric modules (registration order = column order of tables).
+from .image_statistics import avg, ei, sen, sf, std
+
+__all__ = [
+    "evaluate",
+    "MetricInputs",
+    "as_metric_array",
+    "Metric",
+    "METRIC_SETS",
+    "get_metric",
+    "list_metrics",
+    "register_metric",
+    "resolve_metrics",
+    "avg",
+    "std",
+    "sen",
+    "sf",
+    "ei",
+]

@@ -1,0 +1,244 @@
+"""The fusion-method registry: one interface, ``fuse(a, b) -> image``, for every method.
+
+A method is a small dataclass whose fields are its typed parameters::
+
+    @register_method("gff", family="spatial", reference="Li, Kang & Hu, TIP 2013")
+    @dataclass
+    class GuidedFilterFusion(FusionMethod):
+        r1: int = 45
+        eps1: float = 0.3
+
+        def fuse_gray(self, a, b):  # float32 (H, W) in [0, 1] -> (H, W)
+            ...
+
+Input and output checks happen here, once, in :meth:`FusionMethod.fuse`; methods only
+implement the algorithm.
+
+Colour policy (for methods that fuse gray images only, ``color = "ycbcr"``)
+----------------------------------------------------------------------------
+If either input is RGB, both are converted to YCbCr (BT.601, :func:`fusionbench.io.rgb_to_ycbcr`;
+a gray input is treated as R = G = B, i.e. its Y is the gray image and its chroma is neutral).
+The Y channels are fused by the method. Each chroma channel C in {Cb, Cr} is fused as
+``(C_a w_a + C_b w_b) / (w_a + w_b)`` with ``w = |C - 128/255|`` (neutral chroma where both
+weights are 0) - the usual rule in fusion code - and the result is converted back to RGB and
+clipped to [0, 1]. So gray + colour pairs (IR + visible, MRI + PET/SPECT) keep the colour
+side's chroma. Methods with ``color = "native"`` receive RGB inputs themselves (a gray input
+paired with RGB is replicated to three channels).
+
+Third-party methods register the same way and are found through the entry-point group
+``fusionbench.methods`` (see CONTRIBUTING.md).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import warnings
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any, ClassVar
+
+import numpy as np
+
+from .io import rgb_to_ycbcr, ycbcr_to_rgb
+
+__all__ = [
+    "FusionMethod",
+    "MethodOutputError",
+    "register_method",
+    "list_methods",
+    "get_method_class",
+    "create_method",
+    "fuse",
+    "check_inputs",
+]
+
+ENTRY_POINT_GROUP = "fusionbench.methods"
+
+_METHODS: dict[str, type["FusionMethod"]] = {}
+_loaded = False
+
+
+class MethodOutputError(RuntimeError):
+    """A method returned an image of the wrong shape or with non-finite values."""
+
+
+@dataclass
+class FusionMethod:
+    """Base class of all fusion methods. Subclasses are dataclasses whose fields are the
+    parameters, and implement :meth:`fuse_gray` (``color = "ycbcr"``) or :meth:`fuse_color`
+    (``color = "native"``)."""
+
+    name: ClassVar[str] = ""
+    family: ClassVar[str] = ""
+    reference: ClassVar[str] = ""
+    color: ClassVar[str] = "ycbcr"  # "ycbcr": shared colour policy; "native": fuse_color
+    version: ClassVar[str] = "1"  # bump when the output changes (part of the cache key)
+
+    def fuse(self, a: np.ndarray, b: np.ndarray, *, pair_name: str | None = None) -> np.ndarray:
+        """Fuse two registered images; float32 in [0, 1] out, same height and width.
+
+        ``a`` and ``b``: float in [0, 1] (or uint8/uint16, rescaled), shape (H, W) or (H, W, 3).
+        ``pair_name`` identifies the pair for methods that look results up (``precomputed``).
+        """
+        a, b = check_inputs(a, b, self.name)
+        if self.color == "native":
+            if a.ndim != b.ndim:
+                a, b = (np.repeat(x[..., np.newaxis], 3, axis=2) if x.ndim == 2 else x for x in (a, b))
+            fused = self.fuse_color(a, b)
+        elif a.ndim == 2 and b.ndim == 2:
+            fused = self.fuse_gray(a, b)
+        else:
+            fused = self._fuse_ycbcr(a, b)
+        return self._check_output(fused, a.shape[:2], 3 if max(a.ndim, b.ndim) == 3 else None)
+
+    def fuse_gray(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Fuse two gray float32 (H, W) images in [0, 1]."""
+        raise NotImplementedError(f"{type(self).__name__} implements no gray fusion")
+
+    def fuse_color(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Fuse two images of the same shape, (H, W) or (H, W, 3) (``color = "native"``)."""
+        raise NotImplementedError(f"{type(self).__name__} implements no colour fusion")
+
+    def params(self) -> dict[str, Any]:
+        """The parameter values of this instance."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def identity(self) -> dict[str, Any]:
+        """What determines this method's output: name, code version and parameters (cache key)."""
+        return {"method": self.name, "version": self.version, "params": self.params()}
+
+    def _fuse_ycbcr(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ya, yb = (rgb_to_ycbcr(np.repeat(x[..., np.newaxis], 3, axis=2) if x.ndim == 2 else x) for x in (a, b))
+        y = np.asarray(self.fuse_gray(ya[..., 0].astype(np.float32), yb[..., 0].astype(np.float32)), dtype=np.float64)
+        if y.shape != a.shape[:2]:
+            raise MethodOutputError(f"method {self.name!r} returned shape {y.shape} for inputs of shape {a.shape[:2]}")
+        neutral = 128.0 / 255.0
+        wa = np.abs(ya[..., 1:] - neutral)
+        wb = np.abs(yb[..., 1:] - neutral)
+        total = wa + wb
+        chroma = np.where(total > 0, (ya[..., 1:] * wa + yb[..., 1:] * wb) / np.where(total > 0, total, 1.0), neutral)
+        return ycbcr_to_rgb(np.concatenate([y[..., np.newaxis], chroma], axis=2))
+
+    def _check_output(self, fused: Any, size: tuple[int, int], channels: int | None) -> np.ndarray:
+        fused = np.asarray(fused)
+        expected = size if channels is None else (*size, channels)
+        if fused.shape != expected:
+            raise MethodOutputError(f"method {self.name!r} returned shape {fused.shape}, expected {expected}")
+        if not np.all(np.isfinite(fused)):
+            raise MethodOutputError(f"method {self.name!r} returned NaN or infinite values")
+        return np.clip(fused, 0.0, 1.0).astype(np.float32)
+
+
+def check_inputs(a: Any, b: Any, context: str = "fuse") -> tuple[np.ndarray, np.ndarray]:
+    """Validate a pair of source images and return them as float32 in [0, 1].
+
+    Raises ``ValueError`` naming ``context`` for: non-array data, bad shapes, different
+    sizes, NaN/inf, float values outside [0, 1], unsupported dtypes.
+    """
+    out = []
+    for role, image in (("a", a), ("b", b)):
+        image = np.asarray(image)
+        where = f"{context}: input {role}"
+        if image.ndim == 3 and image.shape[2] == 1:
+            image = image[..., 0]
+        if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
+            raise ValueError(f"{where} must have shape (H, W) or (H, W, 3), got {image.shape}")
+        if image.shape[0] < 2 or image.shape[1] < 2:
+            raise ValueError(f"{where} is {image.shape[0]}x{image.shape[1]}; need at least 2x2 pixels")
+        if image.dtype == np.uint8:
+            image = image.astype(np.float32) / np.float32(255)
+        elif image.dtype == np.uint16:
+            image = image.astype(np.float32) / np.float32(65535)
+        elif np.issubdtype(image.dtype, np.floating):
+            if not np.all(np.isfinite(image)):
+                raise ValueError(f"{where} contains NaN or infinite values")
+            lo, hi = float(image.min()), float(image.max())
+            if lo < 0.0 or hi > 1.0:
+                raise ValueError(
+                    f"{where} has values in [{lo:g}, {hi:g}]; float images must be in [0, 1] "
+                    "(use fusionbench.io.read_image, or divide 8-bit data by 255)"
+                )
+            image = image.astype(np.float32, copy=False)
+        else:
+            raise ValueError(f"{where} has dtype {image.dtype}; pass float in [0, 1], uint8 or uint16")
+        out.append(image)
+    if out[0].shape[:2] != out[1].shape[:2]:
+        raise ValueError(
+            f"{context}: inputs differ in size (a {out[0].shape[0]}x{out[0].shape[1]}, "
+            f"b {out[1].shape[0]}x{out[1].shape[1]}); register/resize them to the same size first"
+        )
+    return out[0], out[1]
+
+
+def register_method(name: str, *, family: str = "", reference: str = ""):
+    """Class decorator: register a :class:`FusionMethod` subclass under ``name``."""
+
+    def decorator(cls: type[FusionMethod]) -> type[FusionMethod]:
+        if not (isinstance(cls, type) and issubclass(cls, FusionMethod)):
+            raise TypeError(f"@register_method({name!r}) must decorate a FusionMethod subclass")
+        if not dataclasses.is_dataclass(cls) or "__dataclass_fields__" not in cls.__dict__:
+            cls = dataclass(cls)
+        existing = _METHODS.get(name)
+        if existing is not None and existing.__qualname__ != cls.__qualname__:
+            raise ValueError(f"method name {name!r} is already registered by {existing.__module__}.{existing.__qualname__}")
+        cls.name = name
+        cls.family = family or cls.family
+        cls.reference = reference or cls.reference
+        _METHODS[name] = cls
+        return cls
+
+    return decorator
+
+
+def _load_methods() -> None:
+    """Import the built-in methods once, then the plugins; a broken plugin only warns."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    import fusionbench.methods  # noqa: F401  (registers the built-ins)
+
+    for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            entry.load()
+        except Exception as exc:  # a plugin must not break fusionbench or other plugins
+            warnings.warn(
+                f"fusionbench plugin {entry.name!r} ({entry.value}) failed to load and is skipped: "
+                f"{type(exc).__name__}: {exc}",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+
+
+def list_methods(pattern: str | None = None) -> list[str]:
+    """Names of all registered methods (built-in and plugins), sorted, optionally filtered
+    by a case-insensitive glob pattern."""
+    _load_methods()
+    names = sorted(_METHODS)
+    if pattern is not None:
+        names = [n for n in names if fnmatch.fnmatchcase(n.lower(), pattern.lower())]
+    return names
+
+
+def get_method_class(name: str) -> type[FusionMethod]:
+    _load_methods()
+    try:
+        return _METHODS[name]
+    except KeyError:
+        raise KeyError(f"unknown method {name!r}; available: {', '.join(sorted(_METHODS))}") from None
+
+
+def create_method(name: str, **params: Any) -> FusionMethod:
+    """Instantiate method ``name`` with parameters, e.g. ``create_method("gff", r1=45)``."""
+    cls = get_method_class(name)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise TypeError(f"method {name!r} has no parameter(s) {unknown}; parameters: {sorted(known)}")
+    return cls(**params)
+
+
+def fuse(a: np.ndarray, b: np.ndarray, method: str = "average", **params: Any) -> np.ndarray:
+    """Fuse ``a`` and ``b`` with ``method`` (see :func:`list_methods`)."""
+    return create_method(method, **params).fuse(a, b)
