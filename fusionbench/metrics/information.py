@@ -1,0 +1,140 @@
+"""Information-theoretic fusion metrics on 256-bin joint histograms: MI and NCIE.
+
+Definitions follow the MATLAB files of Liu et al.'s MFIF-Metrics (``fusion-metrics/metricMI.m``
+with ``mutual_info.m``, ``metricWang.m`` with ``NCC.m``, both after ``normalize1.m``), the
+reference code of the golden values. Shared conventions:
+
+* **Rescaling** (``normalize1.m``): each image is stretched to its own full range,
+  ``round((x - min) / (max - min) * 255)`` (MATLAB ``round``, half away from zero), so the
+  metrics do not depend on the inputs' contrast. An all-zero image is kept as it is; any other
+  constant image makes ``max - min = 0`` and the MATLAB code stops with an indexing error -
+  here the metric is NaN.
+* **Histograms**: 256 x 256 joint histogram of the rescaled gray levels over all pixels (no
+  border excluded), divided by the pixel count; marginals are its row and column sums.
+* **Logarithms**: base 2 (bits); ``0 log 0 = 0``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .inputs import MetricInputs
+from .registry import register_metric
+
+__all__ = ["mi", "ncie", "normalize_to_256_levels", "joint_histogram256"]
+
+_LEVELS = 256
+
+
+def _matlab_round(x: np.ndarray) -> np.ndarray:
+    """MATLAB ``round`` for non-negative values (half away from zero), exact for every double."""
+    lower = np.floor(x)
+    return lower + (x - lower >= 0.5)
+
+
+def normalize_to_256_levels(image: np.ndarray) -> np.ndarray | None:
+    """``normalize1.m``: stretch to [0, 255] and round; ``None`` for a constant non-zero image
+    (the MATLAB function returns NaNs there, which its callers cannot use)."""
+    hi = float(image.max())
+    lo = float(image.min())
+    if hi == 0 and lo == 0:
+        return image
+    if hi == lo:
+        return None
+    return _matlab_round((image - lo) / (hi - lo) * 255.0)
+
+
+def joint_histogram256(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Joint probability table ``h[i, j] = P(x = i, y = j)`` of two images with integer levels
+    0..255 (``x`` indexes rows, as in ``mutual_info.m``)."""
+    codes = x.astype(np.intp).ravel() * _LEVELS + y.astype(np.intp).ravel()
+    counts = np.bincount(codes, minlength=_LEVELS * _LEVELS).astype(np.float64)
+    return counts.reshape(_LEVELS, _LEVELS) / counts.sum()
+
+
+def _entropy(p: np.ndarray) -> float:
+    """-sum p log2 p over all entries, with 0 log 0 = 0 (``-sum(p.*log2(p + (p==0)))``)."""
+    return float(-np.sum(p * np.log2(p + (p == 0))))
+
+
+def _normalized(x: MetricInputs, role: str) -> np.ndarray | None:
+    return x.cached(("normalize1", role), lambda: normalize_to_256_levels(x.image(role)))
+
+
+def _entropies(x: MetricInputs, role1: str, role2: str) -> tuple[float, float, float] | None:
+    """(H(role1), H(role2), H(role1, role2)) in bits from the joint histogram of the rescaled
+    images; ``None`` when one of them is a constant non-zero image."""
+
+    def compute() -> tuple[float, float, float] | None:
+        im1, im2 = _normalized(x, role1), _normalized(x, role2)
+        if im1 is None or im2 is None:
+            return None
+        h = joint_histogram256(im1, im2)
+        return _entropy(h.sum(axis=1)), _entropy(h.sum(axis=0)), _entropy(h)
+
+    return x.cached(("joint_entropies256", role1, role2), compute)
+
+
+@register_metric(
+    "MI",
+    aliases=["QMI"],
+    needs=("a", "b", "fused"),
+    higher_is_better=True,
+    range=(0, 2),
+    reference="Hossny et al. 2008 (revised/normalised MI, Electronics Letters 44(18)); "
+    "MFIF-Metrics metricMI.m option 1",
+)
+def mi(x: MetricInputs) -> float:
+    """Normalised mutual information of Hossny et al. (``metricMI(A, B, F, 1)``):
+    ``2 * (I(A;F) / (H(A) + H(F)) + I(B;F) / (H(B) + H(F)))``, in [0, 2].
+
+    Entropies in bits from 256-bin (joint) histograms of the images after ``normalize1``
+    (each stretched to 0..255 and rounded; see the module docstring). NaN when an image is
+    constant and non-zero (MATLAB errors there) and when A and F (or B and F) are both all
+    zero (0/0).
+    """
+    af = _entropies(x, "a", "fused")
+    bf = _entropies(x, "b", "fused")
+    if af is None or bf is None:
+        return float("nan")
+    h_a, h_f, h_af = af
+    h_b, _, h_bf = bf
+    i_af = h_a + h_f - h_af
+    i_bf = h_b + h_f - h_bf
+    return 2.0 * (i_af / (h_a + h_f) + i_bf / (h_b + h_f))
+
+
+def _nonlinear_correlation(entropies: tuple[float, float, float]) -> float:
+    """``NCC.m``: (H(X) + H(Y) - H(X, Y)) / log2(256), the MI in units of 8 bits."""
+    h_x, h_y, h_xy = entropies
+    return h_x / 8.0 + h_y / 8.0 - h_xy / 8.0
+
+
+@register_metric(
+    "NCIE",
+    aliases=["QNCIE"],
+    needs=("a", "b", "fused"),
+    higher_is_better=True,
+    range=(0, 1),
+    reference="Wang, Shen & Zhang 2008 (nonlinear correlation information entropy, in Stathaki "
+    "(ed.), Image Fusion, ch. 19); MFIF-Metrics metricWang.m",
+)
+def ncie(x: MetricInputs) -> float:
+    """Nonlinear correlation information entropy (``metricWang(A, B, F)``).
+
+    The nonlinear correlation coefficients NCC(A,B), NCC(A,F), NCC(B,F) (mutual information
+    of the ``normalize1``-rescaled images from 256-bin joint histograms, divided by
+    log2(256) = 8) form a 3 x 3 correlation matrix R with unit diagonal; with its eigenvalues
+    r_i, ``NCIE = 1 + sum_i (r_i / 3) log_256(r_i / 3)``. In [0, 1]. NaN when an image is
+    constant and non-zero (MATLAB errors there) or when R has a zero or negative eigenvalue
+    (the MATLAB code would give NaN or a complex value).
+    """
+    pairs = [_entropies(x, r1, r2) for r1, r2 in (("a", "b"), ("a", "fused"), ("b", "fused"))]
+    if any(p is None for p in pairs):
+        return float("nan")
+    ncc_ab, ncc_af, ncc_bf = (_nonlinear_correlation(p) for p in pairs)
+    r = np.array([[1.0, ncc_ab, ncc_af], [ncc_ab, 1.0, ncc_bf], [ncc_af, ncc_bf, 1.0]])
+    eigenvalues = np.linalg.eigvalsh(r)
+    k = 3.0
+    hr = np.sum(eigenvalues * np.log2(eigenvalues / k) / k)
+    return float(1.0 - (-hr / np.log2(_LEVELS)))
