@@ -12,7 +12,7 @@ from .registry import METRIC_SETS, Metric, get_metric, list_metrics, register_me
 # Metric modules (registration order = column order of tables).
 from .image_statistics import avg, ei, sen, sf, std
 from .information import mi, ncie
-from .fmi import fmi
+from .feature_mi import fmi
 from .reference_based import psnr, ssim
 
 __all__ = [
