@@ -115,8 +115,8 @@ def _nonlinear_correlation(entropies: tuple[float, float, float]) -> float:
     aliases=["QNCIE"],
     needs=("a", "b", "fused"),
     higher_is_better=True,
-    range=(0, 1),
-    reference="Wang, Shen & Zhang 2008 (nonlinear correlation information entropy, in Stathaki "
+    range=(1 - np.log(3) / np.log(_LEVELS), 1),
+    reference="Wang, Shen & Jin 2008 (nonlinear correlation information entropy, in Stathaki "
     "(ed.), Image Fusion, ch. 19); MFIF-Metrics metricWang.m",
 )
 def ncie(x: MetricInputs) -> float:
@@ -125,7 +125,8 @@ def ncie(x: MetricInputs) -> float:
     The nonlinear correlation coefficients NCC(A,B), NCC(A,F), NCC(B,F) (mutual information
     of the ``normalize1``-rescaled images from 256-bin joint histograms, divided by
     log2(256) = 8) form a 3 x 3 correlation matrix R with unit diagonal; with its eigenvalues
-    r_i, ``NCIE = 1 + sum_i (r_i / 3) log_256(r_i / 3)``. In [0, 1]. NaN when an image is
+    r_i, ``NCIE = 1 + sum_i (r_i / 3) log_256(r_i / 3)``. Since the r_i sum to 3, NCIE lies
+    in [1 - log_256(3), 1] = [0.802, 1] (uncorrelated to fully correlated). NaN when an image is
     constant and non-zero (MATLAB errors there) or when R has a zero or negative eigenvalue
     (the MATLAB code would give NaN or a complex value).
     """
