@@ -76,12 +76,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_methods(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from .registry import get_method_class, list_methods
+    from .registry import get_method_class, list_methods, required_params
 
     rows = []
     for name in list_methods(args.pattern):
         cls = get_method_class(name)
-        params = ", ".join(f"{f.name}={f.default!r}" for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING)
+        required = required_params(cls)
+        params = ", ".join(
+            f"{f.name} (required)" if f.name in required
+            else f"{f.name}={f.default_factory() if f.default is dataclasses.MISSING else f.default!r}"
+            for f in dataclasses.fields(cls)
+        )
         rows.append([name, cls.family, "native" if cls.color == "native" else "YCbCr policy", params, cls.reference])
     print(format_table(["method", "family", "colour", "parameters", "reference"], rows))
     return 0
@@ -92,7 +97,7 @@ def cmd_fuse(args: argparse.Namespace) -> int:
     from .registry import create_method
 
     method = create_method(args.method, **_parse_params(args.param))
-    fused = method.fuse(read_image(args.a), read_image(args.b))
+    fused = method.fuse(read_image(args.a), read_image(args.b), pair_name=args.pair)
     write_image(args.output, fused)
     print(f"wrote {args.output} ({fused.shape[1]}x{fused.shape[0]}, method {args.method})")
     return 0
@@ -102,12 +107,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Fuse the embedded example with every method and score it: works offline, no data."""
     from .data import example
     from .metrics import evaluate
-    from .registry import create_method, list_methods
+    from .registry import create_method, get_method_class, list_methods, required_params
 
     pair = example(color=args.color)
     rows = []
     for name in list_methods():
-        if name == "precomputed":
+        if required_params(get_method_class(name)):  # e.g. precomputed needs a folder
             continue
         fused = create_method(name).fuse(pair.a, pair.b)
         scores = evaluate(pair.a, pair.b, fused, metrics=args.metrics)
@@ -144,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-m", "--method", default="average")
     p.add_argument("-o", "--output", required=True, help="output image (8-bit; format from the suffix)")
     p.add_argument("--param", action="append", metavar="NAME=VALUE", help="method parameter (repeatable)")
+    p.add_argument("--pair", help="pair name, for methods that look results up by pair (precomputed)")
     p.set_defaults(func=cmd_fuse)
 
     p = sub.add_parser("demo", help="fuse and score the embedded example (no data needed)")
@@ -157,9 +163,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from .registry import MethodOutputError
+
     try:
         return int(args.func(args) or 0)
-    except (ValueError, KeyError, TypeError, OSError) as exc:
+    except (ValueError, KeyError, TypeError, OSError, MethodOutputError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"fusionbench {args.command}: error: {message}", file=sys.stderr)
         return 2

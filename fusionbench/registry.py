@@ -16,14 +16,16 @@ implement the algorithm.
 
 Colour policy (for methods that fuse gray images only, ``color = "ycbcr"``)
 ----------------------------------------------------------------------------
-If either input is RGB, both are converted to YCbCr (BT.601, :func:`fusionbench.io.rgb_to_ycbcr`;
-a gray input is treated as R = G = B, i.e. its Y is the gray image and its chroma is neutral).
-The Y channels are fused by the method. Each chroma channel C in {Cb, Cr} is fused as
-``(C_a w_a + C_b w_b) / (w_a + w_b)`` with ``w = |C - 128/255|`` (neutral chroma where both
-weights are 0) - the usual rule in fusion code - and the result is converted back to RGB and
-clipped to [0, 1]. So gray + colour pairs (IR + visible, MRI + PET/SPECT) keep the colour
-side's chroma. Methods with ``color = "native"`` receive RGB inputs themselves (a gray input
-paired with RGB is replicated to three channels).
+If either input is RGB, both are converted to YCbCr (BT.601 studio swing, the matrix of
+:func:`fusionbench.io.rgb_to_ycbcr`, computed in float32; a gray input is treated as
+R = G = B, i.e. its Y is ``(16 + 219 g) / 255`` and its chroma is neutral).
+The Y channels are fused by the method (so ``fuse_gray`` sees Y in [16/255, 235/255]).
+Each chroma channel C in {Cb, Cr} is fused as ``(C_a w_a + C_b w_b) / (w_a + w_b)`` with
+``w = |C - 128/255|`` (neutral chroma where both weights are 0) - the usual rule in fusion
+code - and the result is converted back to RGB and clipped to [0, 1]. So gray + colour pairs
+(IR + visible, MRI + PET/SPECT) keep the colour side's chroma. Methods with
+``color = "native"`` receive RGB inputs themselves (a gray input paired with RGB is
+replicated to three channels).
 
 Third-party methods register the same way and are found through the entry-point group
 ``fusionbench.methods`` (see CONTRIBUTING.md).
@@ -40,7 +42,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .io import rgb_to_ycbcr, ycbcr_to_rgb
+from .io import _YCBCR_INVERSE, _YCBCR_MATRIX, _YCBCR_OFFSET
 
 __all__ = [
     "FusionMethod",
@@ -51,6 +53,7 @@ __all__ = [
     "create_method",
     "fuse",
     "check_inputs",
+    "required_params",
 ]
 
 ENTRY_POINT_GROUP = "fusionbench.methods"
@@ -109,16 +112,20 @@ class FusionMethod:
         return {"method": self.name, "version": self.version, "params": self.params()}
 
     def _fuse_ycbcr(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        ya, yb = (rgb_to_ycbcr(np.repeat(x[..., np.newaxis], 3, axis=2) if x.ndim == 2 else x) for x in (a, b))
-        y = np.asarray(self.fuse_gray(ya[..., 0].astype(np.float32), yb[..., 0].astype(np.float32)), dtype=np.float64)
+        (ya, chroma_a), (yb, chroma_b) = _split_ycbcr(a), _split_ycbcr(b)
+        y = np.asarray(self.fuse_gray(ya, yb), dtype=np.float32)
         if y.shape != a.shape[:2]:
             raise MethodOutputError(f"method {self.name!r} returned shape {y.shape} for inputs of shape {a.shape[:2]}")
-        neutral = 128.0 / 255.0
-        wa = np.abs(ya[..., 1:] - neutral)
-        wb = np.abs(yb[..., 1:] - neutral)
-        total = wa + wb
-        chroma = np.where(total > 0, (ya[..., 1:] * wa + yb[..., 1:] * wb) / np.where(total > 0, total, 1.0), neutral)
-        return ycbcr_to_rgb(np.concatenate([y[..., np.newaxis], chroma], axis=2))
+        if chroma_a is None or chroma_b is None:  # a gray side has neutral chroma: weight 0
+            chroma = chroma_b if chroma_a is None else chroma_a
+        else:
+            # (C_a w_a + C_b w_b) / (w_a + w_b), w = |C - neutral|, computed about neutral
+            da, db = chroma_a - _NEUTRAL, chroma_b - _NEUTRAL
+            wa, wb = np.abs(da), np.abs(db)
+            total = wa + wb
+            chroma = np.divide(da * wa + db * wb, total, out=np.zeros_like(total), where=total > 0)
+            chroma += _NEUTRAL
+        return _merge_ycbcr(y, chroma)
 
     def _check_output(self, fused: Any, size: tuple[int, int], channels: int | None) -> np.ndarray:
         fused = np.asarray(fused)
@@ -128,6 +135,31 @@ class FusionMethod:
         if not np.all(np.isfinite(fused)):
             raise MethodOutputError(f"method {self.name!r} returned NaN or infinite values")
         return np.clip(fused, 0.0, 1.0).astype(np.float32)
+
+
+_NEUTRAL = np.float32(128.0 / 255.0)
+_TO_YCBCR = _YCBCR_MATRIX.astype(np.float32)
+_FROM_YCBCR = _YCBCR_INVERSE.astype(np.float32)
+_OFFSET = _YCBCR_OFFSET.astype(np.float32)
+
+
+def _split_ycbcr(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Y (H, W) and chroma (2, H, W) of :func:`fusionbench.io.rgb_to_ycbcr`, in float32;
+    a gray image is R = G = B: its Y is the gray image in studio swing, its chroma neutral (None)."""
+    if image.ndim == 2:
+        return _OFFSET[0] + _TO_YCBCR[0].sum() * image, None
+    r, g, b = image[..., 0], image[..., 1], image[..., 2]
+    y, cb, cr = (_OFFSET[k] + _TO_YCBCR[k, 0] * r + _TO_YCBCR[k, 1] * g + _TO_YCBCR[k, 2] * b for k in range(3))
+    return y, np.stack([cb, cr])
+
+
+def _merge_ycbcr(y: np.ndarray, chroma: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`_split_ycbcr` (:func:`fusionbench.io.ycbcr_to_rgb`), (H, W, 3) float32."""
+    ycc = (y - _OFFSET[0], chroma[0] - _OFFSET[1], chroma[1] - _OFFSET[2])
+    out = np.empty(y.shape + (3,), dtype=np.float32)
+    for k in range(3):
+        out[..., k] = _FROM_YCBCR[k, 0] * ycc[0] + _FROM_YCBCR[k, 1] * ycc[1] + _FROM_YCBCR[k, 2] * ycc[2]
+    return out
 
 
 def check_inputs(a: Any, b: Any, context: str = "fuse") -> tuple[np.ndarray, np.ndarray]:
@@ -196,9 +228,9 @@ def _load_methods() -> None:
     global _loaded
     if _loaded:
         return
-    _loaded = True
-    import fusionbench.methods  # noqa: F401  (registers the built-ins)
+    import fusionbench.methods  # noqa: F401  (registers the built-ins; an error here is ours: raise)
 
+    _loaded = True  # before the plugins, which may call list_methods() while they load
     for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
         try:
             entry.load()
@@ -236,9 +268,22 @@ def create_method(name: str, **params: Any) -> FusionMethod:
     unknown = sorted(set(params) - known)
     if unknown:
         raise TypeError(f"method {name!r} has no parameter(s) {unknown}; parameters: {sorted(known)}")
+    missing = [n for n in required_params(cls) if n not in params]
+    if missing:
+        raise TypeError(f"method {name!r} needs the parameter(s) {missing}, e.g. create_method({name!r}, {missing[0]}=...)")
     return cls(**params)
 
 
-def fuse(a: np.ndarray, b: np.ndarray, method: str = "average", **params: Any) -> np.ndarray:
-    """Fuse ``a`` and ``b`` with ``method`` (see :func:`list_methods`)."""
-    return create_method(method, **params).fuse(a, b)
+def required_params(cls: type[FusionMethod]) -> list[str]:
+    """Parameters of a method class that have no default value."""
+    return [
+        f.name
+        for f in dataclasses.fields(cls)
+        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
+
+
+def fuse(a: np.ndarray, b: np.ndarray, method: str = "average", *, pair_name: str | None = None, **params: Any) -> np.ndarray:
+    """Fuse ``a`` and ``b`` with ``method`` (see :func:`list_methods`); ``pair_name`` is passed
+    to methods that look results up by pair (``precomputed``)."""
+    return create_method(method, **params).fuse(a, b, pair_name=pair_name)

@@ -1,3 +1,4 @@
 """Built-in fusion methods, one module each; importing a module registers its method."""
 
 from . import average  # noqa: F401
+from . import choose_max, dtcwt, dwt, gff, lp, mp, precomputed, rp, sf, swt  # noqa: F401

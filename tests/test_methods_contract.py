@@ -18,11 +18,21 @@ from fusionbench.registry import get_method_class
 # (method name, parameters used in the test). Every registered built-in method needs a row.
 METHOD_CASES: list[tuple[str, dict]] = [
     ("average", {}),
+    ("max", {}),
+    ("dwt", {}),
+    ("swt", {}),
+    ("dtcwt", {}),
+    ("lp", {}),
+    ("rp", {}),
+    ("mp", {}),
+    ("sf", {}),
+    ("gff", {}),
 ]
 
 # Methods that are not expected to beat the sources on a multi-focus pair (documented why).
 NOT_MULTIFOCUS = {
     "average": "averaging halves the contrast of the in-focus detail; it is the lower bound",
+    "max": "choose-max keeps the brighter pixel, not the sharper one",
 }
 
 SIZE = 96
