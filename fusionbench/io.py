@@ -59,7 +59,11 @@ class ImageReadError(OSError):
 def round_half_away(x: np.ndarray) -> np.ndarray:
     """Round half away from zero (MATLAB ``round``), unlike numpy's round-half-to-even."""
     x = np.asarray(x, dtype=np.float64)
-    return np.sign(x) * np.floor(np.abs(x) + 0.5)
+    magnitude = np.abs(x)
+    whole = np.floor(magnitude)
+    # Compare the fraction instead of computing floor(|x| + 0.5): that sum rounds up for
+    # 0.49999999999999994, which MATLAB rounds to 0.
+    return np.sign(x) * (whole + (magnitude - whole >= 0.5))
 
 
 def read_image_native(path: str | os.PathLike) -> np.ndarray:
@@ -89,8 +93,18 @@ def read_image_native(path: str | os.PathLike) -> np.ndarray:
 def _pil_to_array(img: Image.Image, path: Path) -> np.ndarray:
     mode = img.mode
     if mode == "P":
-        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+        palette = np.asarray(img.getpalette() or [0, 0, 0]).reshape(-1, 3)
+        gray_palette = bool(np.all(palette == palette[:, :1]))
+        has_alpha = "transparency" in img.info
+        target = ("LA" if has_alpha else "L") if gray_palette else ("RGBA" if has_alpha else "RGB")
+        img = img.convert(target)
         mode = img.mode
+    if mode in ("RGB", "RGBA", "LA") and img.format == "PNG" and _png_bit_depth(path) == 16:
+        warnings.warn(
+            f"{path}: 16-bit colour or gray+alpha PNG read at 8-bit precision (Pillow keeps "
+            "only the high byte); convert it to 16-bit gray or 8-bit colour to avoid the loss",
+            stacklevel=3,
+        )
     if mode in ("RGBA", "LA"):
         warnings.warn(f"{path}: alpha channel dropped", stacklevel=3)
         img = img.convert("RGB" if mode == "RGBA" else "L")
@@ -111,6 +125,13 @@ def _pil_to_array(img: Image.Image, path: Path) -> np.ndarray:
     raise ImageReadError(
         f"{path}: unsupported image mode {mode!r}; convert it to 8- or 16-bit gray or RGB"
     )
+
+
+def _png_bit_depth(path: Path) -> int:
+    """Bit depth per channel from a PNG's IHDR chunk (byte 24 of the file)."""
+    with open(path, "rb") as fh:
+        header = fh.read(25)
+    return header[24] if len(header) == 25 else 0
 
 
 def read_image(path: str | os.PathLike) -> np.ndarray:
