@@ -157,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", default="AVG,STD,SEN,SF,EI", help="metrics to show")
     p.set_defaults(func=cmd_demo)
 
+    from .commands import add_commands  # run, datasets, cache, paper, baseline, regress
+
+    add_commands(sub)
     return parser
 
 

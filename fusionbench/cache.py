@@ -1,0 +1,242 @@
+"""Content-addressed cache of fused images and metric scores.
+
+Keys are sha256 digests of what determines the value, so a changed input, parameter or code
+version gives a new key and nothing stale is ever returned:
+
+* **fused image**: the method's identity (:meth:`FusionMethod.identity`: name, parameters,
+  version; learned methods add their weights' hash) + a hash of the method's source module
+  and of the shared registry code (colour policy) + the sha256 of both source files.
+* **score**: the fused key + the sha256 of the ground truth (if any) + metric name + the
+  metric's code version (:func:`metric_code_version`) + the evaluation convention.
+
+Layout under the cache root (``--cache-dir`` > ``$FUSIONBENCH_CACHE`` > user cache, see
+:mod:`fusionbench.paths`)::
+
+    fused/<k[:2]>/<k>.npy    the fused image as saved: uint8, (H, W) or (H, W, 3)
+    fused/<k[:2]>/<k>.json   {"npy_sha256", "fuse_seconds", "shape", "method", "checksum"}
+    scores/<k[:2]>/<k>.json  {"value", "metric", "checksum"}
+
+The image is stored as ``.npy`` (not PNG) because encoding PNG costs more than fusing with a
+fast method; reports write their own PNG/JPEG copies. Every write goes to a temporary file in
+the same folder and is renamed into place (atomic on POSIX and Windows), so an interrupted
+run leaves complete entries or none. Every read checks the JSON's own checksum and, for
+images, the ``.npy`` sha256; a corrupted entry is deleted, counted in :attr:`Cache.corrupted`
+and reported as absent, so the caller recomputes it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import io
+import json
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+__all__ = [
+    "Cache",
+    "CacheInfo",
+    "FusedEntry",
+    "fused_key",
+    "method_code_version",
+    "metric_code_version",
+    "score_key",
+]
+
+FORMAT_VERSION = "1"
+
+
+def _digest(payload: Any) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _source_hash(*modules: str) -> str:
+    digest = hashlib.sha256()
+    for name in modules:
+        module = sys.modules.get(name)
+        path = inspect.getsourcefile(module) if module is not None else None
+        digest.update(Path(path).read_bytes() if path else name.encode())
+    return digest.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=None)
+def method_code_version(method_class: type) -> str:
+    """Hash of the source of a method's module and of :mod:`fusionbench.registry` (which holds
+    the shared colour policy): editing either invalidates that method's cached images."""
+    return _source_hash(method_class.__module__, "fusionbench.registry")
+
+
+@functools.lru_cache(maxsize=None)
+def metric_code_version(metric: Any) -> str:
+    """The code version of a metric: its explicit ``version`` attribute if it has one, plus a
+    hash of the source of its module and of the shared metric input/MATLAB helpers."""
+    explicit = str(getattr(metric, "version", ""))
+    module = getattr(metric.compute, "__module__", "")
+    return explicit + _source_hash(module, "fusionbench.metrics.inputs", "fusionbench.metrics._matlab")
+
+
+def fused_key(identity: dict[str, Any], code_version: str, input_sha256: Sequence[str]) -> str:
+    """Key of a fused image: method identity + code version + the sources' sha256."""
+    return _digest({"kind": "fused", "format": FORMAT_VERSION, "method": identity, "code": code_version, "inputs": list(input_sha256)})
+
+
+def score_key(fused: str, metric: str, metric_version: str, convention: str | None, gt_sha256: str | None) -> str:
+    """Key of one score: the fused image's key + metric name, code version, convention, gt."""
+    return _digest(
+        {"kind": "score", "format": FORMAT_VERSION, "fused": fused, "metric": metric, "version": metric_version, "convention": convention, "gt": gt_sha256}
+    )
+
+
+@dataclass(frozen=True)
+class FusedEntry:
+    """A verified cached fused image."""
+
+    key: str
+    path: Path
+    fuse_seconds: float
+    shape: tuple[int, ...]
+
+    def image(self) -> np.ndarray:
+        return np.load(self.path, allow_pickle=False)
+
+
+@dataclass(frozen=True)
+class CacheInfo:
+    root: Path
+    fused_entries: int
+    score_entries: int
+    bytes: int
+
+
+class Cache:
+    """The cache under ``root`` (created on first write)."""
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+        self.corrupted: list[str] = []
+
+    def _path(self, kind: str, key: str, suffix: str) -> Path:
+        return self.root / kind / key[:2] / f"{key}{suffix}"
+
+    # ------------------------------------------------------------ fused images
+
+    def get_fused(self, key: str) -> FusedEntry | None:
+        """The verified entry for ``key``, or None (absent, or corrupted and removed)."""
+        meta_path = self._path("fused", key, ".json")
+        npy_path = meta_path.with_suffix(".npy")
+        meta = self._read_json(meta_path)
+        if meta is None:
+            if npy_path.exists():
+                self._discard(key, npy_path)
+            return None
+        try:
+            ok = npy_path.is_file() and _file_sha256(npy_path) == meta["npy_sha256"]
+        except KeyError:
+            ok = False
+        if not ok:
+            self._discard(key, meta_path, npy_path)
+            return None
+        return FusedEntry(key, npy_path, float(meta["fuse_seconds"]), tuple(meta["shape"]))
+
+    def put_fused(self, key: str, image: np.ndarray, fuse_seconds: float, method: dict[str, Any]) -> FusedEntry:
+        """Store a uint8 fused image with its fuse time; returns the entry."""
+        if image.dtype != np.uint8:
+            raise TypeError(f"cache stores fused images as saved (uint8), got {image.dtype}")
+        buffer = io.BytesIO()
+        np.save(buffer, np.ascontiguousarray(image), allow_pickle=False)
+        data = buffer.getvalue()
+        npy_path = self._path("fused", key, ".npy")
+        _atomic_write(npy_path, data)
+        meta = {"npy_sha256": hashlib.sha256(data).hexdigest(), "fuse_seconds": fuse_seconds, "shape": list(image.shape), "method": method}
+        self._write_json(self._path("fused", key, ".json"), meta)
+        return FusedEntry(key, npy_path, fuse_seconds, tuple(image.shape))
+
+    # ------------------------------------------------------------ scores
+
+    def get_score(self, key: str) -> float | None:
+        """The cached value (may be NaN: a metric's documented degenerate result) or None."""
+        entry = self._read_json(self._path("scores", key, ".json"))
+        if entry is None:
+            return None
+        return float(entry["value"])
+
+    def put_score(self, key: str, value: float, metric: str) -> None:
+        self._write_json(self._path("scores", key, ".json"), {"value": value, "metric": metric})
+
+    # ------------------------------------------------------------ housekeeping
+
+    def info(self) -> CacheInfo:
+        counts = {"fused": 0, "scores": 0}
+        total = 0
+        for kind in counts:
+            folder = self.root / kind
+            if not folder.is_dir():
+                continue
+            for path in folder.rglob("*"):
+                if path.is_file():
+                    total += path.stat().st_size
+                    counts[kind] += path.suffix == ".json"
+        return CacheInfo(self.root, counts["fused"], counts["scores"], total)
+
+    def clear(self) -> CacheInfo:
+        """Delete every fused image and score; returns what was there."""
+        before = self.info()
+        for kind in ("fused", "scores"):
+            shutil.rmtree(self.root / kind, ignore_errors=True)
+        return before
+
+    # ------------------------------------------------------------ helpers
+
+    def _read_json(self, path: Path) -> dict[str, Any] | None:
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            return None
+        try:
+            entry = json.loads(text)
+            payload = {k: v for k, v in entry.items() if k != "checksum"}
+            valid = entry.get("checksum") == _checksum(payload)
+        except (json.JSONDecodeError, AttributeError):
+            valid = False
+        if not valid:
+            self._discard(path.stem, path)
+            return None
+        return payload
+
+    def _write_json(self, path: Path, payload: dict[str, Any]) -> None:
+        entry = dict(payload, checksum=_checksum(payload))
+        _atomic_write(path, json.dumps(entry, sort_keys=True).encode())
+
+    def _discard(self, key: str, *paths: Path) -> None:
+        self.corrupted.append(key)
+        for path in paths:
+            path.unlink(missing_ok=True)
+
+
+def _checksum(payload: dict[str, Any]) -> str:
+    # Same canonical JSON as on disk (NaN is the token NaN, which Python's json reads back).
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,296 @@
+"""Command-line sub-commands of the runner: ``run``, ``datasets``, ``cache``, ``paper``,
+``baseline`` and ``regress`` (registered into the ``fusionbench`` parser by
+:func:`add_commands`; the work lives in the library modules)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["add_commands", "default_dataset", "default_methods"]
+
+MAIN_METHODS = ("ufa", "dwt", "gff")
+
+
+def _table(headers: list[str], rows: list[list[object]]) -> str:
+    from .cli import format_table
+
+    return format_table(headers, rows)
+
+
+def _split(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+# ---------------------------------------------------------------- run
+
+
+def default_dataset(data_dir: str | None) -> str:
+    """``lytro`` when its files are under the data root, else the embedded ``synthetic`` set."""
+    from .datasets import get_dataset
+    from .paths import data_root
+
+    root = data_root(data_dir)
+    lytro = get_dataset("lytro")
+    if all((root / f.file).is_file() for f in lytro.files):
+        return "lytro"
+    return "synthetic"
+
+
+def default_methods() -> str:
+    """ufa, dwt, gff - those that are registered (``average`` if none is)."""
+    from .registry import list_methods
+
+    available = set(list_methods())
+    chosen = [m for m in MAIN_METHODS if m in available]
+    return ",".join(chosen or ["average"])
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .reports import summarise
+    from .runner import run
+
+    dataset = args.dataset or default_dataset(args.data_dir)
+    methods = args.methods or default_methods()
+    if not args.quiet and (args.dataset is None or args.methods is None):
+        print(f"dataset: {dataset}{' (default)' if args.dataset is None else ''}; methods: {methods}{' (default)' if args.methods is None else ''}")
+    out = Path(args.out) if args.out else Path("results") / Path(str(dataset).rstrip("/\\")).name
+    figure_pairs: int | list[str] = _split(args.figure_pairs) or 3
+    result = run(
+        dataset,
+        methods,
+        metrics=args.metrics,
+        out=out,
+        data_dir=args.data_dir,
+        cache_dir=args.cache_dir,
+        use_cache=not args.no_cache,
+        pairs=_split(args.pairs),
+        limit=args.limit,
+        workers=args.workers,
+        executor=args.executor,
+        scheduler=args.scheduler,
+        device=args.device,
+        convention=args.convention,
+        quiet=args.quiet,
+        figure_pairs=figure_pairs,
+        save_fused=args.save_fused,
+        roles=_split(args.roles),
+    )
+    if not args.quiet:
+        summary = summarise(result.frame, [s.label for s in result.methods], result.metrics)
+        wide = summary.pivot(index="method", columns="metric", values="mean").reindex([s.label for s in result.methods])
+        columns = [*result.metrics, "fuse_seconds"]
+        print(_table(["method", *columns], [[m, *(float(wide.loc[m, c]) for c in columns)] for m in wide.index]))
+    computed = sum(r.computed for r in result.task_results)
+    print(f"{len(result.task_results)} tasks ({computed} computed, {len(result.task_results) - computed} cached) in {result.wall_seconds:.1f} s")
+    if result.failed:
+        print(f"{len(result.failed)} task(s) FAILED - see the error column of {out / 'results.csv'} and {out / 'run.log'}", file=sys.stderr)
+    print(f"Report: {result.report.resolve() if result.report else out}")
+    return result.exit_code
+
+
+# ---------------------------------------------------------------- datasets
+
+
+def cmd_datasets_list(args: argparse.Namespace) -> int:
+    from .datasets import get_dataset, list_datasets
+    from .paths import data_root
+
+    root = data_root(args.data_dir)
+    rows = []
+    for name in list_datasets():
+        d = get_dataset(name)
+        if d.generated:
+            status, size = "generated on use", "-"
+        else:
+            present = sum((root / f.file).is_file() for f in d.files)
+            status = "present" if present == len(d.files) else ("absent" if present == 0 else f"partial {present}/{len(d.files)}")
+            size = f"{d.total_bytes / 1e6:.1f} MB"
+        rows.append([name, len(d.pair_names), d.task, "/".join(d.roles), d.colour, status, size])
+    print(f"data root: {root}")
+    print(_table(["dataset", "pairs", "task", "roles", "colour", "status", "size"], rows))
+    return 0
+
+
+def cmd_datasets_verify(args: argparse.Namespace) -> int:
+    from .datasets import verify
+
+    checks = verify(args.name, data_dir=args.data_dir, cache_dir=args.cache_dir)
+    bad = [c for c in checks if c.status != "ok"]
+    for c in bad:
+        print(f"{c.status.upper():8} {c.file}: {c.detail}")
+    print(f"{args.name}: {len(checks) - len(bad)}/{len(checks)} files ok")
+    return 1 if bad else 0
+
+
+def cmd_datasets_fetch(args: argparse.Namespace) -> int:
+    from .datasets import fetch
+    from .paths import data_root
+
+    def report(file: str, status: str) -> None:
+        if status == "downloaded" and not args.quiet:
+            print(f"downloaded {file}")
+
+    result = fetch(args.name, data_dir=args.data_dir, mirror=args.mirror, on_file=report)
+    print(f"{args.name}: {len(result.downloaded)} downloaded ({result.bytes_downloaded / 1e6:.1f} MB), {len(result.present)} already present, in {data_root(args.data_dir)}")
+    return 0
+
+
+# ---------------------------------------------------------------- cache
+
+
+def cmd_cache(args: argparse.Namespace) -> int:
+    from .cache import Cache
+    from .paths import cache_root
+
+    cache = Cache(cache_root(args.cache_dir))
+    if args.action == "clear":
+        info = cache.clear()
+        print(f"removed {info.fused_entries} fused images and {info.score_entries} scores ({info.bytes / 1e6:.1f} MB) from {info.root}")
+    else:
+        info = cache.info()
+        print(f"cache: {info.root}\nfused images: {info.fused_entries}\nscores: {info.score_entries}\nsize: {info.bytes / 1e6:.1f} MB")
+    return 0
+
+
+# ---------------------------------------------------------------- paper, baseline, regress
+
+
+def cmd_paper(args: argparse.Namespace) -> int:
+    from .paper import TABLES, make_tables
+
+    names = list(TABLES) if args.table == "all" else [args.table]
+    failed = make_tables(
+        names,
+        out=Path(args.out),
+        data_dir=args.data_dir,
+        cache_dir=args.cache_dir,
+        reference_results=args.reference_results,
+        convention=args.convention,
+        workers=args.workers,
+        quiet=args.quiet,
+    )
+    return 1 if failed else 0
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from .regression import update_baseline
+
+    path = update_baseline(
+        args.dataset,
+        args.methods,
+        metrics=args.metrics,
+        path=args.baseline,
+        pairs=_split(args.pairs),
+        limit=args.limit,
+        data_dir=args.data_dir,
+        rel_tol=args.rel_tol,
+        tolerances=_tolerances(args.tolerance),
+        quiet=args.quiet,
+    )
+    print(f"wrote {path}")
+    return 0
+
+
+def _tolerances(items: list[str] | None) -> dict[str, float]:
+    tolerances = {}
+    for item in items or ():
+        metric, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--tolerance expects METRIC=RELATIVE, e.g. Qc=0.01; got {item!r}")
+        tolerances[metric] = float(value)
+    return tolerances
+
+
+def cmd_regress(args: argparse.Namespace) -> int:
+    from .regression import regress
+
+    report = regress(args.dataset, path=args.baseline, data_dir=args.data_dir, workers=args.workers, quiet=args.quiet)
+    print(report.text)
+    return 0 if report.ok else 1
+
+
+# ---------------------------------------------------------------- parser
+
+
+def _data_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", help="data root (default: $FUSIONBENCH_DATA, else the user cache folder)")
+    p.add_argument("--cache-dir", help="cache root (default: $FUSIONBENCH_CACHE, else the user cache folder)")
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register the runner's sub-commands on the ``fusionbench`` parser."""
+    p = sub.add_parser("run", help="fuse every pair of a dataset with each method, score, write tables and report.html")
+    p.add_argument("--dataset", help="dataset name (see `fusionbench datasets list`) or folder of <pair>-<ROLE>.<ext> files (default: lytro if present, else synthetic)")
+    p.add_argument("--methods", help="comma-separated, e.g. ufa,dwt,gff or dwt[levels=3] or GFF-authors=precomputed[folder=...] (default: ufa,dwt,gff that exist)")
+    p.add_argument("--metrics", default="seven", help="'seven' (UFA-Fuse paper), 'all', or names, e.g. Qabf,VIFF (default: seven)")
+    p.add_argument("--out", help="output folder (default: results/<dataset>)")
+    p.add_argument("--workers", type=int, default=1, help="processes (local) or Dask workers (default 1)")
+    p.add_argument("--executor", choices=("local", "dask"), default="local")
+    p.add_argument("--scheduler", help="address of a running Dask scheduler (with --executor dask)")
+    p.add_argument("--device", default="cpu", help="device for methods with a device parameter: cpu, cuda, cuda:1 (default cpu)")
+    p.add_argument("--no-cache", action="store_true", help="compute everything, keep nothing")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or tables (for CI)")
+    p.add_argument("--pairs", help="comma-separated pair names or globs to run (default: all)")
+    p.add_argument("--limit", type=int, help="only the first N pairs")
+    p.add_argument("--figure-pairs", help="pairs shown as image grids in report.html (default: the dataset's, else the first 3)")
+    p.add_argument("--save-fused", action="store_true", help="also write the fused images as PNG into <out>/fused/<method>/")
+    p.add_argument("--roles", help="for a folder: the two roles in input order, e.g. VIS,IR")
+    p.add_argument("--convention", help="metric convention (see `fusionbench metrics`), default: reference")
+    _data_options(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("datasets", help="list, verify or download datasets")
+    dsub = p.add_subparsers(dest="action", required=True)
+    q = dsub.add_parser("list", help="datasets with pairs, task, roles and whether they are present")
+    _data_options(q)
+    q.set_defaults(func=cmd_datasets_list)
+    q = dsub.add_parser("verify", help="check the sha256 of every file of a dataset")
+    q.add_argument("name")
+    _data_options(q)
+    q.set_defaults(func=cmd_datasets_verify)
+    q = dsub.add_parser("fetch", help="download a dataset into the data root (sha256-verified, resumable)")
+    q.add_argument("name")
+    q.add_argument("--mirror", help="base URL of a copy laid out like the data root (instead of the source URLs)")
+    q.add_argument("--quiet", action="store_true")
+    _data_options(q)
+    q.set_defaults(func=cmd_datasets_fetch)
+
+    p = sub.add_parser("cache", help="show or clear the cache of fused images and scores")
+    p.add_argument("action", choices=("info", "clear"))
+    p.add_argument("--cache-dir", help="cache root (default: $FUSIONBENCH_CACHE, else the user cache folder)")
+    p.set_defaults(func=cmd_cache)
+
+    p = sub.add_parser("paper", help="regenerate the UFA-Fuse paper's tables with our values beside the published ones")
+    p.add_argument("table", choices=("table3", "table4", "table5", "table6", "table7", "all"))
+    p.add_argument("--out", default="reports/paper", help="output folder (default reports/paper)")
+    p.add_argument("--reference-results", help="folder of other authors' fused Lytro images (default: <data root>/../reference-results/mfifb-lytro)")
+    p.add_argument("--convention", help="metric convention for our values (default: reference)")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--quiet", action="store_true")
+    _data_options(p)
+    p.set_defaults(func=cmd_paper)
+
+    p = sub.add_parser("baseline", help="record reference scores for `fusionbench regress`")
+    bsub = p.add_subparsers(dest="action", required=True)
+    q = bsub.add_parser("update", help="compute and write reports/baselines/<dataset>.csv")
+    q.add_argument("--dataset", required=True)
+    q.add_argument("--methods", required=True)
+    q.add_argument("--metrics", default="seven")
+    q.add_argument("--pairs", help="pair names or globs (a small subset keeps CI fast)")
+    q.add_argument("--limit", type=int, help="only the first N pairs")
+    q.add_argument("--rel-tol", type=float, default=1e-3, help="relative tolerance written per row (default 1e-3)")
+    q.add_argument("--tolerance", action="append", metavar="METRIC=REL", help="relative tolerance for one metric (repeatable)")
+    q.add_argument("--baseline", help="baseline file (default reports/baselines/<dataset>.csv)")
+    q.add_argument("--quiet", action="store_true")
+    q.add_argument("--data-dir")
+    q.set_defaults(func=cmd_baseline)
+
+    p = sub.add_parser("regress", help="recompute a baseline's scores and fail when any moved beyond its tolerance")
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--baseline", help="baseline file (default reports/baselines/<dataset>.csv)")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--data-dir")
+    p.set_defaults(func=cmd_regress)

@@ -1,0 +1,334 @@
+"""Tables and the HTML report of a run: results.csv, summary.{csv,md,tex}, report.html, run.log.
+
+* ``results.csv``: the long results frame (dataset, pair, method, metric, value,
+  fuse_seconds, error), full precision.
+* ``summary.csv``: mean, std (sample, N-1), n and failures per method x metric, plus the
+  mean fuse time per method as metric ``fuse_seconds``.
+* ``summary.md`` / ``summary.tex``: one row per method, one column per metric, "mean ± std";
+  per column the best mean is bold and the second best underlined, by the metric's direction
+  in the registry (higher or lower is better; no marks for metrics without a direction).
+  LaTeX uses booktabs (``\\usepackage{booktabs}``).
+* ``report.html``: one self-contained page (no external files: charts are inline SVG, images
+  base64 JPEG): summary table, failures, bar and box charts, comparison grids with zoomed
+  insets, per-pair table.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import html
+import math
+import platform
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .metrics import get_metric
+
+if TYPE_CHECKING:
+    from .cache import Cache
+    from .runner import RunResult
+
+__all__ = [
+    "CONVENTION_NOTE",
+    "Cell",
+    "summarise",
+    "summary_cells",
+    "markdown_table",
+    "latex_table",
+    "html_table",
+    "write_outputs",
+    "rank_marks",
+]
+
+TIME = "fuse_seconds"
+CONVENTION_NOTE = (
+    "Metrics are computed on each fused image quantised to 8 bits as saved (x255, rounded half "
+    "away from zero, clipped), with the sources as read from their files; colour is converted to "
+    "gray with MATLAB's rgb2gray. Time is the mean wall time of the method's fuse() per pair "
+    "(reading, caching and scoring excluded)."
+)
+
+
+def metric_direction(metric: str) -> bool | None:
+    """True: higher is better; False: lower; None: no direction. Fuse time is lower-is-better."""
+    if metric == TIME:
+        return False
+    try:
+        return get_metric(metric).higher_is_better
+    except KeyError:
+        return None
+
+
+def summarise(frame: pd.DataFrame, methods: Sequence[str], metrics: Sequence[str]) -> pd.DataFrame:
+    """Mean, std (N-1), n (finite values) and failures per method x metric, in the given order,
+    plus one ``fuse_seconds`` row per method (mean over the pairs whose fuse succeeded)."""
+    rows = []
+    for method in methods:
+        part = frame[frame["method"] == method]
+        for metric in metrics:
+            values = part.loc[part["metric"] == metric, "value"]
+            errors = part.loc[part["metric"] == metric, "error"].fillna("")
+            finite = values[np.isfinite(values)]
+            rows.append([method, metric, finite.mean() if len(finite) else math.nan, finite.std(ddof=1) if len(finite) > 1 else math.nan, len(finite), int((errors != "").sum())])
+        per_pair = part.drop_duplicates("pair")["fuse_seconds"]
+        per_pair = per_pair[np.isfinite(per_pair)]
+        rows.append([method, TIME, per_pair.mean() if len(per_pair) else math.nan, per_pair.std(ddof=1) if len(per_pair) > 1 else math.nan, len(per_pair), 0])
+    return pd.DataFrame(rows, columns=["method", "metric", "mean", "std", "n", "n_failed"])
+
+
+def rank_marks(means: dict[str, float], higher_is_better: bool | None) -> dict[str, str]:
+    """``"best"`` / ``"second"`` / ``""`` per key: the best and second-best distinct finite
+    values in the metric's direction (ties share the mark); nothing without a direction."""
+    marks = {key: "" for key in means}
+    if higher_is_better is None:
+        return marks
+    distinct = sorted({v for v in means.values() if v is not None and math.isfinite(v)}, reverse=higher_is_better)
+    for key, value in means.items():
+        if distinct and value == distinct[0]:
+            marks[key] = "best"
+        elif len(distinct) > 1 and value == distinct[1]:
+            marks[key] = "second"
+    return marks
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    mark: str = ""  # "best", "second" or ""
+
+
+def _format(value: float, digits: int) -> str:
+    return "-" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
+
+
+def summary_cells(summary: pd.DataFrame, methods: Sequence[str], metrics: Sequence[str], with_std: bool = True) -> tuple[list[str], list[list[Cell]]]:
+    """Header (with direction arrows) and rows of cells for the wide summary table."""
+    columns = [*metrics, TIME]
+    table = summary.set_index(["method", "metric"])
+    header = ["Method"]
+    for metric in columns:
+        arrow = {True: " ↑", False: " ↓"}.get(metric_direction(metric), "")
+        header.append(("Time (s)" if metric == TIME else metric) + arrow)
+    marks = {}
+    for metric in columns:
+        means = {m: float(table.loc[(m, metric), "mean"]) for m in methods}
+        marks[metric] = rank_marks(means, metric_direction(metric))
+    rows = []
+    for method in methods:
+        row = [Cell(method)]
+        for metric in columns:
+            mean, std = table.loc[(method, metric), ["mean", "std"]]
+            digits = 3 if metric == TIME else 4
+            text = _format(mean, digits)
+            if with_std and math.isfinite(mean) and math.isfinite(std):
+                text += f" ± {_format(std, digits)}"
+            failed = int(table.loc[(method, metric), "n_failed"])
+            if failed:
+                text += f" ({failed} failed)"
+            row.append(Cell(text, marks[metric][method]))
+        rows.append(row)
+    return header, rows
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:
+    """GitHub Markdown; best **bold**, second <u>underlined</u>."""
+    def fmt(cell: Cell) -> str:
+        text = cell.text.replace("|", "\\|")
+        return {"best": f"**{text}**", "second": f"<u>{text}</u>"}.get(cell.mark, text)
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    lines += ["| " + " | ".join(fmt(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+_TEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def _tex(text: str) -> str:
+    text = "".join(_TEX_ESCAPES.get(ch, ch) for ch in text)
+    return text.replace("±", r"$\pm$").replace("↑", r"$\uparrow$").replace("↓", r"$\downarrow$")
+
+
+def latex_table(header: Sequence[str], rows: Sequence[Sequence[Cell]], caption: str = "") -> str:
+    """A booktabs table; best \\textbf, second \\underline."""
+    def fmt(cell: Cell) -> str:
+        text = _tex(cell.text)
+        return {"best": f"\\textbf{{{text}}}", "second": f"\\underline{{{text}}}"}.get(cell.mark, text)
+
+    lines = ["% Needs \\usepackage{booktabs}. Best per column bold, second underlined.", "\\begin{table}[t]", "\\centering"]
+    if caption:
+        lines.append(f"\\caption{{{_tex(caption)}}}")
+    lines += [f"\\begin{{tabular}}{{l{'r' * (len(header) - 1)}}}", "\\toprule", " & ".join(_tex(h) for h in header) + " \\\\", "\\midrule"]
+    lines += [" & ".join(fmt(c) for c in row) + " \\\\" for row in rows]
+    lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def html_table(header: Sequence[str], rows: Sequence[Sequence[Cell]], css_class: str = "") -> str:
+    def fmt(cell: Cell) -> str:
+        text = html.escape(cell.text)
+        return {"best": f"<b>{text}</b>", "second": f"<u>{text}</u>"}.get(cell.mark, text)
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{fmt(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f'<table class="{css_class}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+# ---------------------------------------------------------------- writing a run's outputs
+
+
+def write_outputs(result: "RunResult", cache: "Cache", figure_pairs: int | Sequence[str] = 3, reports: bool = True, save_fused: bool = False, convention: str | None = None) -> Path:
+    """Write a run's files into ``result.out``; returns the report's path (results.csv when
+    ``reports`` is False)."""
+    out = result.out
+    assert out is not None
+    out.mkdir(parents=True, exist_ok=True)
+    methods = [s.label for s in result.methods]
+    result.frame.to_csv(out / "results.csv", index=False)
+    summary = summarise(result.frame, methods, result.metrics)
+    summary.to_csv(out / "summary.csv", index=False)
+    _write_log(result, out / "run.log", convention)
+    if save_fused:
+        _save_fused(result, out / "fused")
+    if not reports:
+        return out / "results.csv"
+    header, rows = summary_cells(summary, methods, result.metrics)
+    caption = f"{result.dataset.name}: mean ± std over {len(result.dataset.pairs)} pairs"
+    (out / "summary.md").write_text(f"{caption}. Best **bold**, second <u>underlined</u>.\n\n{markdown_table(header, rows)}\n{CONVENTION_NOTE}\n")
+    (out / "summary.tex").write_text(latex_table(header, rows, caption))
+    report = out / "report.html"
+    report.write_text(_html_report(result, summary, header, rows, _grid_pairs(result, figure_pairs), convention))
+    return report
+
+
+def _grid_pairs(result: "RunResult", figure_pairs: int | Sequence[str]) -> list[str]:
+    names = [p.name for p in result.dataset.pairs]
+    if isinstance(figure_pairs, int):
+        preferred = [p for p in (result.dataset.descriptor.figure_pairs if result.dataset.descriptor else ()) if p in names]
+        return (preferred + [n for n in names if n not in preferred])[:figure_pairs]
+    return [p for p in figure_pairs if p in names]
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
+
+
+def _save_fused(result: "RunResult", folder: Path) -> None:
+    from .io import write_image
+
+    for r in result.task_results:
+        if r.fused_path:
+            target = folder / _safe_name(r.method) / f"{_safe_name(r.pair)}.png"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_image(target, np.load(r.fused_path, allow_pickle=False))
+
+
+def _write_log(result: "RunResult", path: Path, convention: str | None) -> None:
+    from . import __version__
+
+    computed = sum(r.computed for r in result.task_results)
+    corrupted = sum(r.corrupted for r in result.task_results)
+    lines = [
+        f"fusionbench {__version__} run, {_dt.datetime.now().isoformat(timespec='seconds')}, Python {platform.python_version()} on {platform.platform()}",
+        f"dataset: {result.dataset.name} ({len(result.dataset.pairs)} pairs, folder {result.dataset.folder})",
+        "methods: " + ", ".join(f"{s.label} = {s.name}{s.params or ''}" for s in result.methods),
+        f"metrics: {', '.join(result.metrics)}; convention: {convention or 'reference'}",
+        f"tasks: {len(result.task_results)} ({computed} computed, {len(result.task_results) - computed} from the cache, {corrupted} corrupted cache entries recomputed)",
+        f"failed tasks: {len(result.failed)}",
+        f"wall time: {result.wall_seconds:.2f} s",
+        "",
+    ]
+    for r in result.failed:
+        for what, message in r.errors.items():
+            lines.append(f"FAILED {r.method} on {r.pair} ({what}): {message}")
+    for r in result.failed:
+        lines += ["", *r.tracebacks]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _data_uri(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def _html_report(result: "RunResult", summary: pd.DataFrame, header: list[str], rows: list[list[Cell]], grid_pairs: list[str], convention: str | None) -> str:
+    from . import __version__
+    from .figures import comparison_grid, image_bytes, metric_bars_svg, metric_boxes_svg
+    from .io import read_image_native, to_uint8
+
+    methods = [s.label for s in result.methods]
+    directions = {m: metric_direction(m) for m in result.metrics}
+    sections = []
+    title = f"fusionbench: {result.dataset.name}"
+    meta = (
+        f"{len(result.dataset.pairs)} pairs ({' / '.join(result.dataset.roles)}), {len(methods)} methods, "
+        f"{len(result.metrics)} metrics, convention {convention or 'reference'}; fusionbench {__version__}, "
+        f"{_dt.date.today().isoformat()}"
+    )
+    sections.append(f"<h2>Summary</h2><p>Mean ± std over the pairs; best <b>bold</b>, second <u>underlined</u> per column (↑ higher is better, ↓ lower).</p>{html_table(header, rows, 'summary')}")
+    if result.failed:
+        fail_rows = [[Cell(r.method), Cell(r.pair), Cell("; ".join(f"{k}: {v}" for k, v in r.errors.items()))] for r in result.failed]
+        sections.append(f"<h2>Failures</h2><p>{len(result.failed)} task(s) failed; tracebacks in run.log.</p>{html_table(['Method', 'Pair', 'Error'], fail_rows, 'failures')}")
+    scored = summary[summary["metric"] != TIME]
+    if len(scored) and scored["mean"].notna().any():
+        bars = metric_bars_svg(scored, directions, methods).encode()
+        boxes = metric_boxes_svg(result.frame, directions, methods).encode()
+        sections.append(
+            "<h2>Metrics</h2><p>Mean ± std per method.</p>"
+            f'<img class="chart" alt="metric bar charts" src="{_data_uri(bars, "image/svg+xml")}">'
+            "<p>Distribution over the pairs.</p>"
+            f'<img class="chart" alt="metric box plots" src="{_data_uri(boxes, "image/svg+xml")}">'
+        )
+    grids = []
+    by_key = {(r.pair, r.method): r for r in result.task_results}
+    pairs = {p.name: p for p in result.dataset.pairs}
+    for name in grid_pairs:
+        pair = pairs[name]
+        sources = [(f"source {result.dataset.roles[0]}", read_image_native(pair.a)), (f"source {result.dataset.roles[1]}", read_image_native(pair.b))]
+        fused = []
+        for method in methods:
+            r = by_key.get((name, method))
+            if r is not None and r.fused_path and Path(r.fused_path).is_file():
+                fused.append((method, np.load(r.fused_path, allow_pickle=False)))
+        if not fused:
+            continue
+        panels = [(label, to_uint8(image) if image.dtype != np.uint8 else image) for label, image in sources + fused]
+        zoom_from = [im for _, im in fused] if len(fused) > 1 else [im for _, im in panels]
+        figure = comparison_grid(panels, title=f"{result.dataset.name} / {name}", zoom_from=zoom_from)
+        grids.append(f'<figure><img class="grid" alt="fused images of {html.escape(name)}" src="{_data_uri(image_bytes(figure, "jpeg"), "image/jpeg")}"><figcaption>{html.escape(name)}: sources and fused images; the red box is magnified in the corner.</figcaption></figure>')
+    if grids:
+        sections.append("<h2>Fused images</h2>" + "".join(grids))
+    per_pair = result.frame.pivot_table(index=["pair", "method"], columns="metric", values="value", aggfunc="first", sort=False)
+    times = result.frame.drop_duplicates(["pair", "method"]).set_index(["pair", "method"])["fuse_seconds"]
+    pair_rows = []
+    for (pair, method), values in per_pair.iterrows():
+        cells = [Cell(str(pair)), Cell(str(method))] + [Cell(_format(values.get(m, math.nan), 4)) for m in result.metrics]
+        pair_rows.append(cells + [Cell(_format(times.get((pair, method), math.nan), 3))])
+    sections.append(f"<h2>Per pair</h2>{html_table(['Pair', 'Method', *result.metrics, 'Time (s)'], pair_rows, 'per-pair')}")
+    body = "\n".join(f"<section>{s}</section>" for s in sections)
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; padding: 0 1em; }}
+h1 {{ font-size: 1.6em; margin-bottom: 0.2em; }} h2 {{ border-bottom: 1px solid #ddd; padding-bottom: 0.2em; margin-top: 1.6em; }}
+table {{ border-collapse: collapse; font-size: 0.9em; margin: 0.5em 0; }}
+th, td {{ padding: 0.3em 0.7em; border-bottom: 1px solid #e4e4e4; text-align: right; white-space: nowrap; }}
+th:first-child, td:first-child, table.per-pair td:nth-child(2), table.failures td {{ text-align: left; }}
+thead th {{ border-bottom: 2px solid #444; }}
+table.failures td {{ white-space: normal; }}
+img.chart {{ max-width: 100%; display: block; margin: 0.5em 0; }} img.grid {{ max-width: 100%; }}
+figure {{ margin: 1em 0; }} figcaption {{ color: #555; font-size: 0.9em; }}
+.meta, .note {{ color: #555; }}
+</style></head>
+<body>
+<h1>{html.escape(title)}</h1>
+<p class="meta">{html.escape(meta)}</p>
+<p class="note">{html.escape(CONVENTION_NOTE)}</p>
+{body}
+</body></html>
+"""
