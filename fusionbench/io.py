@@ -8,9 +8,10 @@ Conventions used throughout fusionbench
   reference code does (it calls ``double(imread(...))`` on 8-bit files).
   :func:`fusionbench.evaluate` accepts uint8 arrays, float arrays in ``[0, 1]`` or file paths:
   uint8 (and files, read at their native bit depth) are used as they are, float ``[0, 1]`` is
-  multiplied by 255, 16-bit is multiplied by ``255 / 65535``; colour is converted to gray with
-  :func:`to_gray` (MATLAB ``rgb2gray``: rounded to integers when the input is integer,
-  unrounded when it is float).
+  multiplied by 255 (and snapped to the integers when it is 8-bit data held as float, i.e.
+  within 1e-4 of them everywhere), 16-bit is multiplied by ``255 / 65535``; colour is
+  converted to gray with :func:`to_gray` (MATLAB ``rgb2gray``: rounded to integers when the
+  input is integer or 8-bit data, unrounded when it is other float data).
 * **Colour spaces**: :func:`rgb_to_ycbcr` / :func:`ycbcr_to_rgb` are ITU-R BT.601 with the
   studio-swing offsets of MATLAB ``rgb2ycbcr`` (Y in [16, 235], Cb/Cr in [16, 240] on the
   8-bit scale), computed on float ``[0, 1]`` data.

@@ -4,7 +4,9 @@ Every metric computes on grayscale float64 arrays on the [0, 255] scale (the MAT
 code's ``double(imread(...))`` of 8-bit files). :func:`as_metric_array` converts:
 
 * ``uint8``: used as is; ``uint16``: multiplied by 255/65535;
-* float: must lie in [0, 1] (checked), multiplied by 255;
+* float: must lie in [0, 1] (checked), multiplied by 255; when every value is within 1e-4
+  (on that scale) of an integer - 8-bit data held as float32, as methods return it - the
+  exact integers are used, so scores equal those of the 8-bit file;
 * a path (``str`` / ``os.PathLike``): read at native bit depth, then as above;
 * colour ``(H, W, 3)``: converted to gray by :func:`fusionbench.io.to_gray` (MATLAB
   ``rgb2gray``; integer data is rounded to integers first, as MATLAB does on uint8).
@@ -28,6 +30,9 @@ if TYPE_CHECKING:
 ROLES = ("a", "b", "fused", "gt")
 
 ImageLike = Any  # np.ndarray | str | os.PathLike
+
+# Float input within this distance (on the [0, 255] scale) of integers everywhere is 8-bit data.
+_ON_8BIT_GRID = 1e-4
 
 
 def as_metric_array(image: ImageLike, role: str = "image", context: str = "metric") -> np.ndarray:
@@ -71,7 +76,13 @@ def as_metric_array(image: ImageLike, role: str = "image", context: str = "metri
             f"{where} is float with values in [{lo:g}, {hi:g}]; float images must be in [0, 1] "
             "(divide 0..255 data by 255, or pass it as uint8)"
         )
-    return to_gray(image) * 255.0
+    scaled = image * 255.0
+    levels = np.rint(scaled)
+    if np.abs(scaled - levels).max() <= _ON_8BIT_GRID:
+        # 8-bit data held as float32 (what methods return) misses k/255 by up to ~1e-5 on
+        # this scale, enough to flip the exact ties of edge thinning (FMI); use the levels.
+        return to_gray(levels.astype(np.uint8)).astype(np.float64)
+    return scaled if image.ndim == 2 else to_gray(image) * 255.0
 
 
 class MetricInputs:
