@@ -52,20 +52,21 @@ def joint_histogram256(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return counts.reshape(_LEVELS, _LEVELS) / counts.sum()
 
 
-def _entropy(p: np.ndarray) -> float:
-    """-sum p log2 p over all entries, with 0 log 0 = 0 (``-sum(p.*log2(p + (p==0)))``)."""
-    return float(-np.sum(p * np.log2(p + (p == 0))))
+def _entropy(p: np.ndarray) -> np.float64:
+    """-sum p log2 p over all entries, with 0 log 0 = 0 (``-sum(p.*log2(p + (p==0)))``);
+    a numpy float, so that 0/0 further on is NaN as in MATLAB."""
+    return -np.sum(p * np.log2(p + (p == 0)))
 
 
 def _normalized(x: MetricInputs, role: str) -> np.ndarray | None:
     return x.cached(("normalize1", role), lambda: normalize_to_256_levels(x.image(role)))
 
 
-def _entropies(x: MetricInputs, role1: str, role2: str) -> tuple[float, float, float] | None:
+def _entropies(x: MetricInputs, role1: str, role2: str) -> tuple[np.float64, np.float64, np.float64] | None:
     """(H(role1), H(role2), H(role1, role2)) in bits from the joint histogram of the rescaled
     images; ``None`` when one of them is a constant non-zero image."""
 
-    def compute() -> tuple[float, float, float] | None:
+    def compute() -> tuple[np.float64, np.float64, np.float64] | None:
         im1, im2 = _normalized(x, role1), _normalized(x, role2)
         if im1 is None or im2 is None:
             return None
@@ -101,10 +102,10 @@ def mi(x: MetricInputs) -> float:
     h_b, _, h_bf = bf
     i_af = h_a + h_f - h_af
     i_bf = h_b + h_f - h_bf
-    return 2.0 * (i_af / (h_a + h_f) + i_bf / (h_b + h_f))
+    return float(2.0 * (i_af / (h_a + h_f) + i_bf / (h_b + h_f)))
 
 
-def _nonlinear_correlation(entropies: tuple[float, float, float]) -> float:
+def _nonlinear_correlation(entropies: tuple[np.float64, np.float64, np.float64]) -> np.float64:
     """``NCC.m``: (H(X) + H(Y) - H(X, Y)) / log2(256), the MI in units of 8 bits."""
     h_x, h_y, h_xy = entropies
     return h_x / 8.0 + h_y / 8.0 - h_xy / 8.0
