@@ -25,6 +25,9 @@ __all__ = ["mi", "ncie", "normalize_to_256_levels", "joint_histogram256"]
 
 _LEVELS = 256
 
+# (H(X), H(Y), H(X, Y)) in bits.
+Entropies = tuple[np.float64, np.float64, np.float64]
+
 
 def _matlab_round(x: np.ndarray) -> np.ndarray:
     """MATLAB ``round`` for non-negative values (half away from zero), exact for every double."""
@@ -62,11 +65,11 @@ def _normalized(x: MetricInputs, role: str) -> np.ndarray | None:
     return x.cached(("normalize1", role), lambda: normalize_to_256_levels(x.image(role)))
 
 
-def _entropies(x: MetricInputs, role1: str, role2: str) -> tuple[np.float64, np.float64, np.float64] | None:
+def _entropies(x: MetricInputs, role1: str, role2: str) -> Entropies | None:
     """(H(role1), H(role2), H(role1, role2)) in bits from the joint histogram of the rescaled
     images; ``None`` when one of them is a constant non-zero image."""
 
-    def compute() -> tuple[np.float64, np.float64, np.float64] | None:
+    def compute() -> Entropies | None:
         im1, im2 = _normalized(x, role1), _normalized(x, role2)
         if im1 is None or im2 is None:
             return None
@@ -105,7 +108,7 @@ def mi(x: MetricInputs) -> float:
     return float(2.0 * (i_af / (h_a + h_f) + i_bf / (h_b + h_f)))
 
 
-def _nonlinear_correlation(entropies: tuple[np.float64, np.float64, np.float64]) -> np.float64:
+def _nonlinear_correlation(entropies: Entropies) -> np.float64:
     """``NCC.m``: (H(X) + H(Y) - H(X, Y)) / log2(256), the MI in units of 8 bits."""
     h_x, h_y, h_xy = entropies
     return h_x / 8.0 + h_y / 8.0 - h_xy / 8.0
