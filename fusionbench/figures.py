@@ -138,7 +138,7 @@ def nice_ticks(low: float, high: float, count: int = 4) -> list[float]:
         return [low] if math.isfinite(low) else []
     raw = (high - low) / count
     magnitude = 10 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    step = min((m * magnitude for m in (1, 2, 5, 10)), key=lambda s: abs(math.log(s / raw)))
     first = math.ceil(low / step - 1e-9) * step
     return [round(first + k * step, 12) for k in range(int((high - first) / step + 1e-9) + 1)]
 

@@ -103,7 +103,7 @@ class TaskResult:
     errors: dict[str, str] = field(default_factory=dict)  # "fuse" or metric name -> message
     tracebacks: list[str] = field(default_factory=list)
     fused_path: str | None = None
-    computed: bool = False  # False: answered from the cache
+    computed: bool = False  # False: answered from the cache (True also when the attempt failed)
     corrupted: int = 0
 
 
@@ -322,6 +322,7 @@ def run_task(task: Task, compute: bool = True) -> TaskResult | None:
         return None
     fused = None
     if entry is None:
+        result.computed = True
         try:
             a, b = read_image(task.pair.a), read_image(task.pair.b)
             method = _method_instance(task.method)
@@ -330,7 +331,6 @@ def run_task(task: Task, compute: bool = True) -> TaskResult | None:
             seconds = time.perf_counter() - start
             fused = to_uint8(output)
             entry = cache.put_fused(task.fused_key, fused, seconds, {"label": task.method.label, "name": task.method.name, "params": task.method.params})
-            result.computed = True
         except Exception as exc:  # isolate the failure: recorded, the run goes on
             result.errors["fuse"] = f"{type(exc).__name__}: {exc}"
             result.tracebacks.append(f"{task.method.label} on {task.pair.name}:\n{traceback.format_exc()}")
