@@ -17,7 +17,16 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-__all__ = ["imfilter", "conv2", "filter2", "fspecial_gaussian", "fspecial_average", "SOBEL"]
+__all__ = [
+    "imfilter",
+    "conv2",
+    "filter2",
+    "fspecial_gaussian",
+    "fspecial_average",
+    "SOBEL",
+    "matlab_round",
+    "freqspace",
+]
 
 # fspecial('sobel'): emphasises horizontal edges (derivative along rows).
 SOBEL = np.array([[1.0, 2.0, 1.0], [0.0, 0.0, 0.0], [-1.0, -2.0, -1.0]])
@@ -94,3 +103,24 @@ def fspecial_average(size: int | tuple[int, int]) -> np.ndarray:
     """MATLAB ``fspecial('average', size)``."""
     rows, cols = (size, size) if np.isscalar(size) else size
     return np.full((rows, cols), 1.0 / (rows * cols))
+
+
+def matlab_round(x: np.ndarray) -> np.ndarray:
+    """MATLAB ``round``: half away from zero, exact for every double (``floor(x + 0.5)``
+    is not: it rounds 0.49999999999999994 up)."""
+    x = np.asarray(x, dtype=np.float64)
+    magnitude = np.abs(x)
+    lower = np.floor(magnitude)
+    return np.copysign(lower + (magnitude - lower >= 0.5), x)
+
+
+def freqspace(shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """MATLAB ``[f1, f2] = freqspace([rows, cols])`` as 1-D vectors: normalised frequencies
+    (1 = Nyquist) ``f1`` along columns and ``f2`` along rows, ``((0:n-1) - floor(n/2)) * (2/n)``
+    for even and odd ``n`` alike. ``freqspace(n, 'meshgrid')`` is ``np.meshgrid(f1, f2)``."""
+    rows, cols = shape
+
+    def axis(n: int) -> np.ndarray:
+        return (np.arange(n, dtype=np.float64) - (n // 2)) * (2.0 / n)
+
+    return axis(cols), axis(rows)
