@@ -11,6 +11,11 @@ from .registry import METRIC_SETS, Metric, get_metric, list_metrics, register_me
 
 # Metric modules (registration order = column order of tables).
 from .image_statistics import avg, ei, sen, sf, std
+from .viff import viff
+from .gradient import qabf
+from .chen_blum import qc
+from .wavelet import qm
+from .scd import scd
 from .information import mi, ncie
 from .feature_mi import fmi
 from .reference_based import psnr, ssim
@@ -30,6 +35,11 @@ __all__ = [
     "sen",
     "sf",
     "ei",
+    "viff",
+    "qabf",
+    "qc",
+    "qm",
+    "scd",
     "mi",
     "ncie",
     "fmi",

@@ -1,0 +1,121 @@
+"""Qc: the Chen-Blum human-perception metric (Chen & Blum 2009).
+
+Y. Chen, R. S. Blum, "A new automated quality assessment algorithm for image fusion", Image
+and Vision Computing 27(10):1421-1432, 2009. Reference code: ``metricChenBlum.m`` (Z. Liu
+2009, in MFIF-Metrics, whose readme calls it QCB), the source of the golden values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.fft
+
+from ._matlab import freqspace
+from ._shared import correlate_separable, normalize1
+from .inputs import MetricInputs
+from .registry import register_metric
+
+__all__ = ["qc"]
+
+# Contrast sensitivity function (difference of Gaussians, the paper's "DoG1" setting).
+_F0, _F1, _A = 15.3870, 1.3456, 0.7622
+_CSF_SCALE = 30.0  # frequencies scaled by rows / 30 and columns / 30
+# Local contrast: Gaussians sigma 2 and 4 on a 31 x 31 grid (not normalised to sum 1);
+# masking C^p / (h C^q + Z) with k = h = 1.
+_SIGMA_NUM, _SIGMA_DEN, _HALF_WIDTH = 2.0, 4.0, 15
+_P, _Q, _Z = 3, 2, 0.0001
+
+
+def csf_response(shape: tuple[int, int]) -> np.ndarray:
+    """The reference's CSF ``Sd`` on the ``rfft2`` grid of an image of ``shape``.
+
+    ``[u, v] = freqspace(shape, 'meshgrid')`` scaled by cols/30 and rows/30,
+    ``Sd = exp(-(r/f0)^2) - a exp(-(r/f1)^2)``, moved from the centred (``fftshift``) layout
+    to the FFT layout (``ifftshift``); even and odd sizes alike.
+    """
+    rows, cols = shape
+    f_cols, f_rows = freqspace(shape)
+    u = np.fft.ifftshift(f_cols * (cols / _CSF_SCALE))[: cols // 2 + 1]
+    v = np.fft.ifftshift(f_rows * (rows / _CSF_SCALE))
+    r = np.sqrt(u[np.newaxis, :] ** 2 + v[:, np.newaxis] ** 2)
+    return np.exp(-((r / _F0) ** 2)) - _A * np.exp(-((r / _F1) ** 2))
+
+
+def _gaussian_factor(sigma: float) -> tuple[np.ndarray, float]:
+    """``gaussian2d`` of the reference, exp(-(x^2 + y^2) / (2 sigma^2)) / (2 pi sigma^2) on
+    -15..15, as its 1-D factor and the constant."""
+    t = np.arange(-_HALF_WIDTH, _HALF_WIDTH + 1, dtype=np.float64)
+    return np.exp(-(t * t) / (2.0 * sigma * sigma)), 1.0 / (2.0 * np.pi * sigma * sigma)
+
+
+def _masked_contrast(filtered: np.ndarray) -> np.ndarray:
+    """|G_2 * I / G_4 * I - 1| (``filter2 'same'``, zero padding) through the masking
+    function C^3 / (C^2 + 1e-4), for a stack of CSF-filtered images."""
+    pad = _HALF_WIDTH
+    padded = np.zeros(filtered.shape[:-2] + (filtered.shape[-2] + 2 * pad, filtered.shape[-1] + 2 * pad))
+    padded[..., pad:-pad, pad:-pad] = filtered
+    g_num, c_num = _gaussian_factor(_SIGMA_NUM)
+    g_den, c_den = _gaussian_factor(_SIGMA_DEN)
+    numerator = correlate_separable(padded, g_num, g_num)
+    numerator *= c_num
+    denominator = correlate_separable(padded, g_den, g_den)
+    denominator *= c_den
+    c = numerator / denominator
+    c -= 1.0
+    np.abs(c, out=c)
+    c_sq = c * c
+    masked = c_sq * c
+    c_sq += _Z
+    masked /= c_sq
+    return masked
+
+
+def qc_value(a: np.ndarray, b: np.ndarray, fused: np.ndarray) -> float:
+    """Chen-Blum Q of gray float64 images (already ``normalize1``-ed; see :func:`qc`)."""
+    stack = np.stack([a, b, fused])
+    shape = fused.shape
+    filtered = scipy.fft.irfft2(scipy.fft.rfft2(stack, workers=-1) * csf_response(shape), s=shape, workers=-1)
+    c_a, c_b, c_f = _masked_contrast(filtered)
+    return _quality(c_a, c_b, c_f)
+
+
+def _quality(c_a: np.ndarray, c_b: np.ndarray, c_f: np.ndarray) -> float:
+    """mean(lambda_A Q_AF + lambda_B Q_BF) from the masked contrasts."""
+    # Q_SF = C_S / C_F where C_S < C_F, else C_F / C_S: min / max, except that the reference
+    # multiplies the unused ratio by 0, which gives NaN where it is 0/0 or x/0.
+    q_af = np.minimum(c_a, c_f) / np.maximum(c_a, c_f)
+    q_bf = np.minimum(c_b, c_f) / np.maximum(c_b, c_f)
+    if not (np.all(c_a != 0) and np.all(c_b != 0) and np.all(c_f != 0)):
+        return float("nan")
+    sal_a = c_a * c_a
+    sal_b = c_b * c_b
+    total = sal_a + sal_b
+    q = (sal_a * q_af + sal_b * q_bf) / total
+    return float(np.mean(q))
+
+
+@register_metric(
+    "Qc",
+    aliases=["QCB"],
+    needs=("a", "b", "fused"),
+    higher_is_better=True,
+    range=(0, 1),
+    reference="Chen & Blum 2009, Image and Vision Computing 27(10); MFIF-Metrics metricChenBlum.m",
+)
+def qc(x: MetricInputs) -> float:
+    """Chen-Blum perceptual quality (Chen & Blum 2009), ``metricChenBlum(A, B, F)``.
+
+    Each image is first stretched by ``normalize1`` (``round((I - min) / (max - min) * 255)``),
+    then filtered in the frequency domain by the contrast sensitivity function
+    S(r) = exp(-(r/15.3870)^2) - 0.7622 exp(-(r/1.3456)^2), r the ``freqspace`` radius with
+    frequencies scaled by rows/30 and cols/30 (circular: ``ifft2(fft2(I) .* ifftshift(S))``).
+    Local contrast C = |G_2 * I / G_4 * I - 1| with unnormalised 31 x 31 Gaussians of sigma
+    2 and 4 (``filter2 'same'``, zero padding), masked as C' = C^3 / (C^2 + 1e-4).
+    Q_SF = min(C'_S, C'_F) / max(C'_S, C'_F); saliency weights lambda_S = C'_S^2 / (C'_A^2 +
+    C'_B^2); Qc = mean over all pixels of lambda_A Q_AF + lambda_B Q_BF. Range [0, 1];
+    1 when the fused image equals both sources. NaN when an image is constant and non-zero
+    (``normalize1`` divides 0 by 0), and, as in the reference, when a masked contrast is
+    exactly 0 somewhere (its ratios are 0/0 or x/0 there), e.g. for three identical
+    constant images.
+    """
+    return qc_value(normalize1(x, "a"), normalize1(x, "b"), normalize1(x, "fused"))
