@@ -1,0 +1,50 @@
+"""Speed of every registered metric on a 520 x 520 Lytro triple (golden case lytro_01_CNN),
+from uint8 arrays as a user passes them (conversion included, nothing cached between rounds),
+plus the UFA-Fuse paper's seven metrics together through ``evaluate``.
+
+    FUSIONBENCH_GOLDEN=../shared/golden .venv/bin/pytest benchmarks/test_metrics_speed.py \\
+        --benchmark-enable --benchmark-columns=min,median,mean,rounds
+
+Targets (issue 3, 2-core machine): seven together <= 30 ms, VIFF <= 15 ms, others <= 50 ms.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import fusionbench
+from fusionbench.metrics import METRIC_SETS, get_metric
+
+
+@pytest.fixture(scope="module")
+def lytro_triple() -> dict[str, np.ndarray]:
+    folder = os.environ.get("FUSIONBENCH_GOLDEN")
+    if not folder:
+        pytest.skip("FUSIONBENCH_GOLDEN is not set (the benchmark uses its 520x520 lytro_01_CNN inputs)")
+    inputs = Path(folder) / "inputs"
+    return {
+        role: np.asarray(Image.open(inputs / f"lytro_01_CNN-{suffix}.png"))
+        for role, suffix in (("a", "A"), ("b", "B"), ("fused", "F"))
+    } | {"gt": np.asarray(Image.open(inputs / "lytro_01_CNN-A.png"))}
+
+
+@pytest.mark.parametrize("name", fusionbench.list_metrics())
+def test_metric_alone(benchmark, lytro_triple: dict[str, np.ndarray], name: str) -> None:
+    metric = get_metric(name)
+    images = [lytro_triple[role] for role in metric.needs]
+    value = benchmark(metric, *images)
+    assert isinstance(value, float)
+
+
+def test_seven_together(benchmark, lytro_triple: dict[str, np.ndarray]) -> None:
+    missing = [m for m in METRIC_SETS["seven"] if m not in fusionbench.list_metrics()]
+    if missing:
+        pytest.skip(f"not registered yet: {missing}")
+    a, b, fused = lytro_triple["a"], lytro_triple["b"], lytro_triple["fused"]
+    scores = benchmark(fusionbench.evaluate, a, b, fused, metrics="seven")
+    assert list(scores) == list(METRIC_SETS["seven"])
