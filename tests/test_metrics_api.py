@@ -134,7 +134,11 @@ def test_paths_are_accepted(tmp_path: Path) -> None:
 
 def test_colour_is_converted_with_matlab_rgb2gray() -> None:
     rng = np.random.default_rng(3)
-    tint = lambda g: np.clip(g[..., None] * np.array([1.0, 0.9, 0.8]) + rng.integers(0, 20, size=(*g.shape, 3)), 0, 255).astype(np.uint8)  # noqa: E731
+
+    def tint(gray: np.ndarray) -> np.ndarray:
+        colour = gray[..., None] * np.array([1.0, 0.9, 0.8]) + rng.integers(0, 20, size=(*gray.shape, 3))
+        return np.clip(colour, 0, 255).astype(np.uint8)
+
     rgb = {role: tint(image) for role, image in TRIPLE.items()}
     gray = {role: to_gray(image) for role, image in rgb.items()}
     from_rgb = fusionbench.evaluate(**rgb)
