@@ -243,3 +243,10 @@ def test_write_image_round_trip(tmp_path: Path, suffix: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         np.testing.assert_array_equal(read_image(path), (GRAY8 / np.float32(255)).astype(np.float32))
+
+
+def test_unsupported_mode_raises_image_read_error(tmp_path: Path) -> None:
+    path = tmp_path / "float.tif"
+    Image.fromarray(np.zeros((4, 5), dtype=np.float32)).save(path)  # mode 'F'
+    with pytest.raises(ImageReadError, match=r"float\.tif: unsupported image mode 'F'"):
+        read_image(path)
