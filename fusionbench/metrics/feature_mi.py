@@ -36,6 +36,10 @@ def edge_sobel(image: np.ndarray) -> np.ndarray:
     (``b[r, c-1] <= b[r, c] > b[r, c+1]``), or ``|by| >= |bx| - 100 eps`` and ``b`` is a
     vertical one (``b[r-1, c] <= b[r, c] > b[r+1, c]``); a neighbour outside the image counts
     as satisfied. The image is used on its own scale (no rescaling to [0, 1]).
+
+    For integer-valued images (8-bit data) every quantity is exact, so the map equals
+    MATLAB's bit for bit; for other values the separable filtering here may differ from
+    ``imfilter`` in the last bit, which can flip exact ties of the thinning test.
     """
     image = np.asarray(image, dtype=np.float64)
     # fspecial('sobel') is separable: [1 2 1] along one axis, [1 0 -1] along the other.
