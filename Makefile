@@ -14,8 +14,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The main job: Lytro x {ufa, dwt, gff} x the seven metrics of the UFA-Fuse paper when the data
+# are present (FUSIONBENCH_DATA, else ../shared/datasets beside the clone), else the embedded
+# synthetic set; prints where report.html is.
 run: $(STAMP)
-	$(BIN)/fusionbench demo
+	@data="$${FUSIONBENCH_DATA:-}"; \
+	if [ -z "$$data" ] && [ -d ../shared/datasets ]; then data="$$(cd ../shared/datasets && pwd)"; fi; \
+	FUSIONBENCH_DATA="$$data" $(BIN)/fusionbench run
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
