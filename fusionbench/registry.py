@@ -119,12 +119,14 @@ class FusionMethod:
         if chroma_a is None or chroma_b is None:  # a gray side has neutral chroma: weight 0
             chroma = chroma_b if chroma_a is None else chroma_a
         else:
-            # (C_a w_a + C_b w_b) / (w_a + w_b), w = |C - neutral|, computed about neutral
-            da, db = chroma_a - _NEUTRAL, chroma_b - _NEUTRAL
-            wa, wb = np.abs(da), np.abs(db)
+            # Chroma is centred on neutral here, so w = |C| and the rule is
+            # (C_a |C_a| + C_b |C_b|) / (|C_a| + |C_b|), 0 (neutral) where both are 0.
+            wa, wb = np.abs(chroma_a), np.abs(chroma_b)
             total = wa + wb
-            chroma = np.divide(da * wa + db * wb, total, out=np.zeros_like(total), where=total > 0)
-            chroma += _NEUTRAL
+            wa *= chroma_a
+            wb *= chroma_b
+            wa += wb
+            chroma = np.divide(wa, total, out=np.zeros_like(total), where=total > 0)
         return _merge_ycbcr(y, chroma)
 
     def _check_output(self, fused: Any, size: tuple[int, int], channels: int | None) -> np.ndarray:
@@ -132,34 +134,47 @@ class FusionMethod:
         expected = size if channels is None else (*size, channels)
         if fused.shape != expected:
             raise MethodOutputError(f"method {self.name!r} returned shape {fused.shape}, expected {expected}")
-        if not np.all(np.isfinite(fused)):
+        if not (np.isfinite(fused.min()) and np.isfinite(fused.max())):  # NaN propagates
             raise MethodOutputError(f"method {self.name!r} returned NaN or infinite values")
-        return np.clip(fused, 0.0, 1.0).astype(np.float32)
+        return np.clip(fused, 0.0, 1.0, out=np.empty(expected, dtype=np.float32), casting="unsafe")
 
 
-_NEUTRAL = np.float32(128.0 / 255.0)
 _TO_YCBCR = _YCBCR_MATRIX.astype(np.float32)
 _FROM_YCBCR = _YCBCR_INVERSE.astype(np.float32)
-_OFFSET = _YCBCR_OFFSET.astype(np.float32)
+_Y_OFFSET = np.float32(_YCBCR_OFFSET[0])
 
 
 def _split_ycbcr(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """Y (H, W) and chroma (2, H, W) of :func:`fusionbench.io.rgb_to_ycbcr`, in float32;
-    a gray image is R = G = B: its Y is the gray image in studio swing, its chroma neutral (None)."""
+    """Y (H, W) and chroma minus its neutral value 128/255, (2, H, W), of
+    :func:`fusionbench.io.rgb_to_ycbcr`, in float32. A gray image is R = G = B: its Y is the
+    gray image in studio swing and its chroma is neutral (returned as None)."""
     if image.ndim == 2:
-        return _OFFSET[0] + _TO_YCBCR[0].sum() * image, None
-    r, g, b = image[..., 0], image[..., 1], image[..., 2]
-    y, cb, cr = (_OFFSET[k] + _TO_YCBCR[k, 0] * r + _TO_YCBCR[k, 1] * g + _TO_YCBCR[k, 2] * b for k in range(3))
-    return y, np.stack([cb, cr])
+        return _Y_OFFSET + _TO_YCBCR[0].sum() * image, None
+    r, g, b = np.moveaxis(image, 2, 0).copy()  # planes: contiguous reads below
+    y = _TO_YCBCR[0, 0] * r
+    y += _TO_YCBCR[0, 1] * g
+    y += _TO_YCBCR[0, 2] * b
+    y += _Y_OFFSET
+    chroma = np.empty((2,) + image.shape[:2], dtype=np.float32)
+    for k in (1, 2):
+        c = chroma[k - 1]
+        np.multiply(r, _TO_YCBCR[k, 0], out=c)
+        c += _TO_YCBCR[k, 1] * g
+        c += _TO_YCBCR[k, 2] * b
+    return y, chroma
 
 
 def _merge_ycbcr(y: np.ndarray, chroma: np.ndarray) -> np.ndarray:
-    """Inverse of :func:`_split_ycbcr` (:func:`fusionbench.io.ycbcr_to_rgb`), (H, W, 3) float32."""
-    ycc = (y - _OFFSET[0], chroma[0] - _OFFSET[1], chroma[1] - _OFFSET[2])
-    out = np.empty(y.shape + (3,), dtype=np.float32)
+    """Inverse of :func:`_split_ycbcr` (:func:`fusionbench.io.ycbcr_to_rgb`): RGB planes (3, H, W)
+    float32 (``_check_output`` writes them into the (H, W, 3) result)."""
+    y = y - _Y_OFFSET
+    out = np.empty((3,) + y.shape, dtype=np.float32)
     for k in range(3):
-        out[..., k] = _FROM_YCBCR[k, 0] * ycc[0] + _FROM_YCBCR[k, 1] * ycc[1] + _FROM_YCBCR[k, 2] * ycc[2]
-    return out
+        plane = out[k]
+        np.multiply(y, _FROM_YCBCR[k, 0], out=plane)
+        plane += _FROM_YCBCR[k, 1] * chroma[0]
+        plane += _FROM_YCBCR[k, 2] * chroma[1]
+    return np.moveaxis(out, 0, 2)
 
 
 def check_inputs(a: Any, b: Any, context: str = "fuse") -> tuple[np.ndarray, np.ndarray]:
@@ -183,9 +198,9 @@ def check_inputs(a: Any, b: Any, context: str = "fuse") -> tuple[np.ndarray, np.
         elif image.dtype == np.uint16:
             image = image.astype(np.float32) / np.float32(65535)
         elif np.issubdtype(image.dtype, np.floating):
-            if not np.all(np.isfinite(image)):
+            lo, hi = float(image.min()), float(image.max())  # NaN propagates into both
+            if np.isnan(lo) or np.isnan(hi) or np.isinf(lo) or np.isinf(hi):
                 raise ValueError(f"{where} contains NaN or infinite values")
-            lo, hi = float(image.min()), float(image.max())
             if lo < 0.0 or hi > 1.0:
                 raise ValueError(
                     f"{where} has values in [{lo:g}, {hi:g}]; float images must be in [0, 1] "
@@ -197,8 +212,8 @@ def check_inputs(a: Any, b: Any, context: str = "fuse") -> tuple[np.ndarray, np.
         out.append(image)
     if out[0].shape[:2] != out[1].shape[:2]:
         raise ValueError(
-            f"{context}: inputs differ in size (a {out[0].shape[0]}x{out[0].shape[1]}, "
-            f"b {out[1].shape[0]}x{out[1].shape[1]}); register/resize them to the same size first"
+            f"{context}: inputs differ in size (a is {out[0].shape[1]}x{out[0].shape[0]}, "
+            f"b is {out[1].shape[1]}x{out[1].shape[0]}, width x height); register/resize them to the same size first"
         )
     return out[0], out[1]
 

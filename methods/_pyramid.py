@@ -10,9 +10,16 @@ kept are computed), so one level costs a few array operations.
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
-__all__ = ["select_max_abs", "pyramid_depth", "gaussian_reduce", "gaussian_expand", "morphological_reduce", "replicate_expand"]
+__all__ = [
+    "select_max_abs",
+    "pyramid_depth",
+    "gaussian_reduce",
+    "gaussian_expand",
+    "open_close",
+    "morphological_reduce",
+    "replicate_expand",
+]
 
 
 def select_max_abs(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -71,11 +78,42 @@ def gaussian_expand(x: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return _expand_axis(_expand_axis(x, shape[0], 0), shape[1], 1)
 
 
+def _rank_axis(x: np.ndarray, size: int, axis: int, op) -> np.ndarray:
+    """Running minimum (erosion) or maximum (dilation) over ``size`` samples along ``axis``,
+    border samples repeated (for min/max the same as ndimage's default 'reflect' mode). Window
+    placement as ndimage.grey_erosion / grey_dilation: an even window has ``size // 2``
+    samples before the centre for erosion and after it for dilation (the reflected element)."""
+    x = np.moveaxis(x, axis, 0)
+    before, after = size // 2, (size - 1) // 2
+    if op is np.maximum:
+        before, after = after, before
+    out = x.copy()
+    # Shifts that fall outside the image are skipped: the repeated border sample they would
+    # bring in is already inside the window.
+    for d in range(1, after + 1):
+        op(out[:-d], x[d:], out=out[:-d])
+    for d in range(1, before + 1):
+        op(out[d:], x[:-d], out=out[d:])
+    return np.moveaxis(out, 0, axis)
+
+
+def _rank_filter(x: np.ndarray, size: int, op) -> np.ndarray:
+    return _rank_axis(_rank_axis(x, size, 0, op), size, 1, op)
+
+
+def open_close(x: np.ndarray, size: int = 3) -> np.ndarray:
+    """Morphological open-close filter with a ``size`` x ``size`` square (flat structuring
+    element): ``closing(opening(x))``, i.e. erosion, dilation, dilation, erosion - equal to
+    ``ndimage.grey_closing(ndimage.grey_opening(x, size), size)``, computed with separable
+    running minima/maxima."""
+    opened = _rank_filter(_rank_filter(x, size, np.minimum), size, np.maximum)
+    return _rank_filter(_rank_filter(opened, size, np.maximum), size, np.minimum)
+
+
 def morphological_reduce(x: np.ndarray, size: int = 3) -> np.ndarray:
     """Morphological-pyramid REDUCE (Toet 1989): open-close filter with a ``size`` x ``size``
     square, then keep every second row and column."""
-    filtered = ndimage.grey_closing(ndimage.grey_opening(x, size=(size, size)), size=(size, size))
-    return filtered[::2, ::2]
+    return open_close(x, size)[::2, ::2]
 
 
 def replicate_expand(x: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

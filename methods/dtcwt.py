@@ -66,7 +66,7 @@ def _filter_decimate(x: np.ndarray, ha: np.ndarray, hb: np.ndarray, axis: int) -
     ``Ya[k] = sum_n ha[n] X[4k + m - 2n]`` and ``Yb[k] = sum_n hb[n] X[4k + m + 1 - 2n]``
     (m = filter length), interleaved (Ya first when ``sum(ha * hb) > 0``).
     """
-    x = np.moveaxis(x, axis, 0)
+    x = np.ascontiguousarray(np.moveaxis(x, axis, 0))  # whole rows: contiguous slices below
     r, m = x.shape[0], len(ha)
     padded = np.pad(x, [(m, m)] + [(0, 0)] * (x.ndim - 1), mode="symmetric")
     quarter = r // 4
@@ -82,14 +82,14 @@ def _filter_decimate(x: np.ndarray, ha: np.ndarray, hb: np.ndarray, axis: int) -
     y = np.empty((2 * quarter,) + x.shape[1:], dtype=x.dtype)
     first, second = (ya, yb) if np.sum(ha * hb) > 0 else (yb, ya)
     y[0::2], y[1::2] = first, second
-    return np.moveaxis(y, 0, axis)
+    return np.ascontiguousarray(np.moveaxis(y, 0, axis))
 
 
 def _filter_interpolate(x: np.ndarray, ha: np.ndarray, hb: np.ndarray, axis: int) -> np.ndarray:
     """Inverse of :func:`_filter_decimate`'s sampling: two-tree q-shift filtering with
     interpolation by 2 along ``axis`` (even length). Each output sample in a group of four is
     one polyphase component of ``ha`` or ``hb`` applied to every second extended input."""
-    x = np.moveaxis(x, axis, 0)
+    x = np.ascontiguousarray(np.moveaxis(x, axis, 0))
     r, m = x.shape[0], len(ha)
     half, taps = m // 2, m // 2
     padded = np.pad(x, [(half, half)] + [(0, 0)] * (x.ndim - 1), mode="symmetric")
@@ -113,16 +113,23 @@ def _filter_interpolate(x: np.ndarray, ha: np.ndarray, hb: np.ndarray, axis: int
     y = np.empty((2 * r,) + x.shape[1:], dtype=x.dtype)
     for k, part in enumerate(parts):
         y[k::4] = part
-    return np.moveaxis(y, 0, axis)
+    return np.ascontiguousarray(np.moveaxis(y, 0, axis))
 
 
 def _quads_to_complex(y: np.ndarray) -> np.ndarray:
     """2x2 quads (a b / c d) of a real subband image -> the two complex subbands
     ``(p - q, p + q)`` with ``p = (a + jb)/sqrt2``, ``q = (d - jc)/sqrt2``."""
+    complex_type = np.result_type(y.dtype, np.complex64)
     s = y.dtype.type(np.sqrt(0.5))
-    p = (y[0::2, 0::2] + 1j * y[0::2, 1::2]) * s
-    q = (y[1::2, 1::2] - 1j * y[1::2, 0::2]) * s
-    return np.stack([p - q, p + q], axis=2)
+    p = np.empty(y[0::2, 0::2].shape, dtype=complex_type)
+    p.real, p.imag = y[0::2, 0::2], y[0::2, 1::2]
+    q = np.empty_like(p)
+    q.real, q.imag = y[1::2, 1::2], -y[1::2, 0::2]
+    out = np.empty(p.shape + (2,), dtype=complex_type)
+    np.subtract(p, q, out=out[..., 0])
+    np.add(p, q, out=out[..., 1])
+    out *= s
+    return out
 
 
 def _complex_to_quads(w: np.ndarray) -> np.ndarray:

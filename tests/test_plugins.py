@@ -1,0 +1,75 @@
+"""Third-party methods through the ``fusionbench.methods`` entry-point group: the example
+package in tests/plugin_example is really installed (pip, into a temporary folder) and a fresh
+interpreter with that folder on its path must find its method, fuse with it, and only warn -
+naming it - about the package's deliberately broken second entry point."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLE = Path(__file__).parent / "plugin_example"
+
+PROBE = """
+import json, warnings
+import numpy as np
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    import fusionbench
+    names = fusionbench.list_methods()
+a = np.zeros((4, 5), np.float32)
+b = np.ones((4, 5), np.float32)
+fused = fusionbench.fuse(a, b, method="example-weighted", weight=0.25)
+print(json.dumps({
+    "names": names,
+    "warnings": [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)],
+    "fused": float(fused.mean()),
+    "gff_still_works": bool(fusionbench.fuse(a, b, method="gff").shape == (4, 5)),
+}))
+"""
+
+
+@pytest.fixture(scope="module")
+def plugin_site(tmp_path_factory) -> Path:
+    """The example plugin installed with pip into a folder (not into the venv)."""
+    work = tmp_path_factory.mktemp("plugin")
+    source = work / "src"
+    shutil.copytree(EXAMPLE, source)  # pip/setuptools write build files next to the source
+    site = work / "site"
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation", "--no-index",
+         "--target", str(site), str(source)],
+        capture_output=True, text=True, timeout=300,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"pip could not install the example plugin:\n{result.stdout}\n{result.stderr}")
+    return site
+
+
+def test_installed_plugin_is_listed_used_and_a_broken_one_only_warns(plugin_site: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(plugin_site), os.environ.get("PYTHONPATH", "")]))
+    result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert "example-weighted" in report["names"]
+    assert {"average", "gff", "dwt"} <= set(report["names"])  # built-ins still there
+    assert report["fused"] == pytest.approx(0.75)  # 0.25 * 0 + 0.75 * 1
+    assert report["gff_still_works"]
+    broken = [w for w in report["warnings"] if "example-broken" in w]
+    assert len(broken) == 1, report["warnings"]
+    assert "not-installed-anywhere" in broken[0]  # the cause is named too
+
+
+def test_without_the_plugin_it_is_not_listed() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", "import fusionbench; print('example-weighted' in fusionbench.list_methods())"],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
