@@ -1,0 +1,73 @@
+"""Speed of every registered fusion method on a 520x520 colour Lytro pair (lytro-01).
+
+Run (the table in reports/benchmarks/methods.md is made from the JSON)::
+
+    FUSIONBENCH_DATA=../shared/datasets .venv/bin/pytest benchmarks/test_methods_speed.py \\
+        --benchmark-enable --benchmark-json=.benchmarks/methods.json
+    .venv/bin/python benchmarks/methods_report.py .benchmarks/methods.json --out reports/benchmarks/methods.md
+
+Methods are found with ``fusionbench.list_methods()``, so new ones are benchmarked without
+editing this file; methods that need parameters to run (``precomputed``) are left out. A
+method that takes seconds gets a fixed small number of rounds in ``ROUNDS``; one that should
+not run here at all goes in ``SKIP`` with the reason. Skipped without FUSIONBENCH_DATA.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+import fusionbench
+from fusionbench.registry import get_method_class, required_params
+
+# Methods too slow for pytest-benchmark's automatic calibration: fixed rounds (1 warm-up).
+ROUNDS: dict[str, int] = {}
+
+# Methods not benchmarked here, with the reason (shown as the skip reason).
+SKIP: dict[str, str] = {}
+
+# Targets on the project's 2-core machine, in milliseconds per colour pair (issues 4 and 5).
+TARGET_MS: dict[str, float] = {
+    "average": 30, "max": 30, "dwt": 30, "lp": 30, "rp": 30, "mp": 30,
+    "gff": 80,
+    "swt": 150, "dtcwt": 150, "sf": 150,
+    "cvt": 1500, "nsct": 1500, "mwgf": 3000, "dsift": 3000, "imf": 3000, "sr": 10000,
+}
+
+
+def _benchmarked_methods() -> list[str]:
+    return [name for name in fusionbench.list_methods() if not required_params(get_method_class(name))]
+
+
+@pytest.fixture(scope="module")
+def lytro_pair():
+    data = os.environ.get("FUSIONBENCH_DATA")
+    if not data:
+        pytest.skip("FUSIONBENCH_DATA is not set (folder of the real datasets)")
+    folder = Path(data) / "lytro"
+    return fusionbench.read_image(folder / "lytro-01-A.jpg"), fusionbench.read_image(folder / "lytro-01-B.jpg")
+
+
+@pytest.mark.parametrize("name", _benchmarked_methods())
+def test_fuse_speed(benchmark, lytro_pair, name: str) -> None:
+    if name in SKIP:
+        pytest.skip(SKIP[name])
+    a, b = lytro_pair
+    assert a.shape == (520, 520, 3)
+    method = fusionbench.create_method(name)
+    benchmark.group = "fuse 520x520 colour"
+    benchmark.extra_info.update(
+        method=name,
+        family=get_method_class(name).family,
+        target_ms=TARGET_MS.get(name),
+        load_before=os.getloadavg()[0],
+        cpus=os.cpu_count(),
+    )
+    if name in ROUNDS:
+        fused = benchmark.pedantic(method.fuse, args=(a, b), rounds=ROUNDS[name], iterations=1, warmup_rounds=1)
+    else:
+        fused = benchmark(method.fuse, a, b)
+    benchmark.extra_info["load_after"] = os.getloadavg()[0]
+    assert fused.shape == a.shape
