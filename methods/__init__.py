@@ -2,3 +2,4 @@
 
 from . import average  # noqa: F401
 from . import choose_max, dtcwt, dwt, gff, lp, mp, precomputed, rp, sf, swt  # noqa: F401
+from . import dsift, imf, mwgf  # noqa: F401

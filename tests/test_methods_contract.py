@@ -27,6 +27,9 @@ METHOD_CASES: list[tuple[str, dict]] = [
     ("mp", {}),
     ("sf", {}),
     ("gff", {}),
+    ("dsift", {}),
+    ("mwgf", {}),
+    ("imf", {}),
 ]
 
 # Methods that are not expected to beat the sources on a multi-focus pair (documented why).
