@@ -19,6 +19,9 @@ from .scd import scd
 from .information import mi, ncie
 from .feature_mi import fmi
 from .reference_based import psnr, ssim
+from .phase_congruency import qp
+from .structural import qcvejic, qe, qs, qw, qy
+from .chen_varshney import qcv
 
 __all__ = [
     "evaluate",
@@ -45,4 +48,11 @@ __all__ = [
     "fmi",
     "psnr",
     "ssim",
+    "qp",
+    "qw",
+    "qs",
+    "qe",
+    "qy",
+    "qcvejic",
+    "qcv",
 ]
