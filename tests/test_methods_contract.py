@@ -30,6 +30,9 @@ METHOD_CASES: list[tuple[str, dict]] = [
     ("dsift", {}),
     ("mwgf", {}),
     ("imf", {}),
+    ("cvt", {}),
+    ("nsct", {}),
+    ("sr", {"step": 4}),  # patches every 4 pixels instead of 2: the same algorithm, 4x fewer codes
 ]
 
 # Methods that are not expected to beat the sources on a multi-focus pair (documented why).
