@@ -56,14 +56,17 @@ def _box_mean(image: np.ndarray, r: int, inverse_fraction: np.ndarray) -> np.nda
     return out
 
 
-def guided_filter(guide: np.ndarray, src: np.ndarray, r: int, eps: float, dtype=np.float64) -> np.ndarray:
+def guided_filter(
+    guide: np.ndarray, src: np.ndarray, r: int, eps: float, dtype=np.float64, mean_src: np.ndarray | None = None
+) -> np.ndarray:
     """Gray-guide guided filter (He, Sun & Tang, ECCV 2010 / TPAMI 2013).
 
     ``guide`` (H, W); ``src`` (H, W) or (H, W, C) filtered channel by channel with the same
     guide. Window radius ``r``, regularisation ``eps``. Means use the border-clipped box of
     :func:`box_mean`, as the authors' ``guidedfilter.m``. The output does not depend on an
     offset of the guide, so the guide is centred on its mean first: that keeps the variance
-    ``E[I^2] - E[I]^2`` accurate in float32 when ``eps`` is small.
+    ``E[I^2] - E[I]^2`` accurate in float32 when ``eps`` is small. ``mean_src``: the box mean
+    of ``src`` when the caller already has it (``box_mean(src, r, dtype)``).
     """
     guide = np.asarray(guide, dtype=dtype)
     guide = guide - guide.mean(dtype=np.float64).astype(dtype)
@@ -75,7 +78,7 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, r: int, eps: float, dtype=
     var_i += np.dtype(dtype).type(eps)
     if src.ndim == 3:
         guide, mean_i, var_i, scale = (x[..., np.newaxis] for x in (guide, mean_i, var_i, scale))
-    mean_p = _box_mean(src, r, scale)
+    mean_p = _box_mean(src, r, scale) if mean_src is None else np.array(mean_src, dtype=dtype)
     a = _box_mean(guide * src, r, scale)
     a -= mean_i * mean_p
     a /= var_i

@@ -33,7 +33,7 @@ from scipy import ndimage
 from fusionbench.io import RGB2GRAY_COEFFS
 from fusionbench.registry import FusionMethod, register_method
 
-from ._common import guided_filter
+from ._common import box_mean, guided_filter
 
 
 @register_method(
@@ -66,13 +66,8 @@ class GuidedFilteringFusion(FusionMethod):
     def fuse_color(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         gray_a, gray_b = _gray(a), _gray(b)
         p_a = (self._saliency(gray_a) >= self._saliency(gray_b)).astype(np.float32)
-        p_b = np.float32(1) - p_a
-        w_base = _normalise(
-            self._refine(gray_a, p_a, self.r1, self.eps1), self._refine(gray_b, p_b, self.r1, self.eps1)
-        )
-        w_detail = _normalise(
-            self._refine(gray_a, p_a, self.r2, self.eps2), self._refine(gray_b, p_b, self.r2, self.eps2)
-        )
+        w_base = _normalise(*self._refine(gray_a, gray_b, p_a, self.r1, self.eps1))
+        w_detail = _normalise(*self._refine(gray_a, gray_b, p_a, self.r2, self.eps2))
         # Colour channels first (planar), so the (H, W) weights broadcast over whole planes.
         planar = a.ndim == 3
         fused = None
@@ -101,16 +96,21 @@ class GuidedFilteringFusion(FusionMethod):
         return ndimage.correlate1d(smoothed, kernel, axis=1, mode="nearest", output=smoothed)
 
     @staticmethod
-    def _refine(guide: np.ndarray, weights: np.ndarray, r: int, eps: float) -> np.ndarray:
-        """Guided-filter the binary map, then quantise to 8 bits as the authors' code does
-        (MATLAB ``uint8``: round half up for these non-negative values, saturate at 0 and 255)."""
-        refined = guided_filter(guide, weights, r, eps, dtype=np.float32)
-        refined *= np.float32(255)
-        refined += np.float32(0.5)
-        np.floor(refined, out=refined)
-        np.clip(refined, 0, 255, out=refined)
-        refined /= np.float32(255)
-        return refined
+    def _refine(gray_a: np.ndarray, gray_b: np.ndarray, p_a: np.ndarray, r: int, eps: float) -> tuple[np.ndarray, np.ndarray]:
+        """``GF(P_a, G_a)`` and ``GF(P_b, G_b)`` with ``P_b = 1 - P_a``, each quantised to 8 bits
+        as the authors' code does (MATLAB ``uint8``: round half up for these non-negative
+        values, saturate at 0 and 255). The guided filter is linear in its input, so
+        ``GF(1 - P_a, G_b) = 1 - GF(P_a, G_b)``, and both share the box mean of ``P_a``."""
+        mean_p = box_mean(p_a, r, np.float32)
+        refined_a = guided_filter(gray_a, p_a, r, eps, np.float32, mean_src=mean_p)
+        refined_b = np.float32(1) - guided_filter(gray_b, p_a, r, eps, np.float32, mean_src=mean_p)
+        for refined in (refined_a, refined_b):
+            refined *= np.float32(255)
+            refined += np.float32(0.5)
+            np.floor(refined, out=refined)
+            np.clip(refined, 0, 255, out=refined)
+            refined /= np.float32(255)
+        return refined_a, refined_b
 
 
 def _gray(image: np.ndarray) -> np.ndarray:

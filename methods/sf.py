@@ -28,16 +28,17 @@ def block_spatial_frequency(image: np.ndarray, block_size: int) -> np.ndarray:
     """SF of every block, shape (ceil(H / block_size), ceil(W / block_size)), 8-bit scale."""
     image = image.astype(np.float32) * np.float32(255)
     h, w = image.shape
-    row_diff = np.diff(image, axis=1) ** 2  # (H, W-1); column n: pixels n and n+1
-    col_diff = np.diff(image, axis=0) ** 2  # (H-1, W)
-    row_diff[:, block_size - 1 :: block_size] = 0  # pairs that straddle two blocks
-    col_diff[block_size - 1 :: block_size, :] = 0
+    # Squared differences of each pixel with its right (bottom) neighbour, stored at the pixel;
+    # zero where the neighbour is in the next block or outside the image.
+    diff2 = np.zeros((h, w), dtype=np.float32)
+    diff2[:, :-1] = np.diff(image, axis=1) ** 2
+    diff2[:, block_size - 1 :: block_size] = 0
+    col = np.zeros((h, w), dtype=np.float32)
+    col[:-1] = np.diff(image, axis=0) ** 2
+    col[block_size - 1 :: block_size] = 0
+    diff2 += col
     starts_h, starts_w = np.arange(0, h, block_size), np.arange(0, w, block_size)
-    sums = np.zeros((len(starts_h), len(starts_w)), dtype=np.float64)
-    if w > 1:
-        sums += np.add.reduceat(np.add.reduceat(row_diff, starts_h, axis=0), starts_w, axis=1)
-    if h > 1:
-        sums += np.add.reduceat(np.add.reduceat(col_diff, starts_h, axis=0), starts_w, axis=1)
+    sums = np.add.reduceat(np.add.reduceat(diff2, starts_h, axis=0, dtype=np.float64), starts_w, axis=1)
     counts = np.multiply.outer(np.diff(np.append(starts_h, h)), np.diff(np.append(starts_w, w)))
     return np.sqrt(sums / counts)
 

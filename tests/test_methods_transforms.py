@@ -87,12 +87,15 @@ def test_pyramid_reduce_and_expand_match_their_definitions(shape) -> None:
     np.testing.assert_allclose(gaussian_expand(small, shape), expected, atol=1e-12)
 
 
-def test_block_spatial_frequency_follows_the_formula() -> None:
-    x = np.random.default_rng(2).random((10, 7))
+@pytest.mark.parametrize("shape", [(10, 7), (5, 9), (4, 4)])
+def test_block_spatial_frequency_follows_the_formula(shape) -> None:
+    x = np.random.default_rng(2).random(shape)
     sf = block_spatial_frequency(x, 4)
-    assert sf.shape == (3, 2)
-    for i, rows in enumerate((slice(0, 4), slice(4, 8), slice(8, 10))):
-        for j, cols in enumerate((slice(0, 4), slice(4, 7))):
+    row_blocks = [slice(i, i + 4) for i in range(0, shape[0], 4)]
+    col_blocks = [slice(j, j + 4) for j in range(0, shape[1], 4)]
+    assert sf.shape == (len(row_blocks), len(col_blocks))
+    for i, rows in enumerate(row_blocks):
+        for j, cols in enumerate(col_blocks):
             block = x[rows, cols] * 255
             rf2 = np.sum(np.diff(block, axis=1) ** 2) / block.size
             cf2 = np.sum(np.diff(block, axis=0) ** 2) / block.size
