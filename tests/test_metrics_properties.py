@@ -73,7 +73,7 @@ NO_IDEAL: dict[str, str] = {
 NO_REFERENCE = [m for m in ALL_METRICS if get_metric(m).needs == ("fused",)]
 
 EXAMPLES = settings(
-    max_examples=8,
+    max_examples=6,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
