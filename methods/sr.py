@@ -165,14 +165,17 @@ class SparseRepresentationFusion(FusionMethod):
 
     Parameters
     ----------
-    step : distance between neighbouring patches in pixels (1 = every position, as in the
-        paper; Liu's toolbox uses 2, i.e. ``overlap = 6``).
+    step : distance between neighbouring patches in pixels. Default 2, Liu's toolbox
+        (``overlap = 6``); 1 (every position, the paper's sliding window) codes 4x more patches
+        for nearly the same result (lytro-01: AVG 5.574 vs 5.599, Qabf 0.742 vs 0.739).
     tolerance : OMP stops when the L2 norm of a patch's residual (64 pixels, image in [0, 1])
-        is at most this; 0.1 in 8-bit units (Liu's ``epsilon = 0.1``) is 0.1/255.
+        is at most this. Default 0.02, an RMS error of 0.0025 (0.6 grey levels), about the
+        JPEG noise of the Lytro images. Liu's ``epsilon = 0.1`` on the 0..255 scale is 0.1/255
+        here: near-exact codes of ~50 atoms, ~30x slower.
     max_atoms : at most this many atoms per patch (the sparsity cap; 64 = none).
     """
 
-    step: int = 1
+    step: int = 2
     tolerance: float = 0.02
     max_atoms: int = 16
 

@@ -115,8 +115,8 @@ def test_omp_matches_reference(tolerance, max_atoms) -> None:
     rng = np.random.default_rng(3)
     atoms_1d = dct_dictionary_1d()
     dictionary = dct_dictionary()
-    smooth = np.cumsum(np.cumsum(rng.normal(size=(40, 8, 8)), axis=1), axis=2) * 0.05
-    signals = np.concatenate([smooth.reshape(40, 64), rng.normal(size=(20, 64)) * 0.2, np.zeros((1, 64))])
+    smooth = np.cumsum(np.cumsum(rng.normal(size=(30, 8, 8)), axis=1), axis=2) * 0.05
+    signals = np.concatenate([smooth.reshape(30, 64), rng.normal(size=(6, 64)) * 0.2, np.zeros((1, 64))])
     codes = orthogonal_matching_pursuit(atoms_1d, signals, tolerance, max_atoms)
     for i, x in enumerate(signals):
         selected, coefficients = _reference_omp(dictionary, x, tolerance, max_atoms)
