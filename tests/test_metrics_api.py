@@ -76,6 +76,12 @@ def test_all_selects_every_metric() -> None:
     assert list(scores) == ALL_METRICS
 
 
+def test_all_without_gt_selects_every_metric_that_applies() -> None:
+    scores = fusionbench.evaluate(TRIPLE["a"], TRIPLE["b"], TRIPLE["fused"], metrics="all")
+    expected = [m for m in ALL_METRICS if "gt" not in get_metric(m).needs]
+    assert list(scores) == expected and len(expected) < len(ALL_METRICS)
+
+
 def test_seven_is_the_papers_set() -> None:
     missing = [m for m in METRIC_SETS["seven"] if m not in ALL_METRICS]
     if missing:

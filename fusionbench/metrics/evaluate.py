@@ -23,12 +23,13 @@ def evaluate(
     converted to gray with MATLAB's ``rgb2gray`` rule and all metrics see float64 on the
     [0, 255] scale (see :mod:`fusionbench.metrics.inputs`). ``metrics`` is a list of names or
     aliases, a comma-separated string, ``"seven"`` (the UFA-Fuse paper's set) or ``"all"``;
-    ``None`` means every registered metric whose images were given (``gt`` metrics only
-    with ``gt``). Intermediates shared by several metrics are computed once.
+    ``None`` and ``"all"`` mean every registered metric whose images were given (``gt``
+    metrics only with ``gt``); a metric named explicitly without its images is an error.
+    Intermediates shared by several metrics are computed once.
     """
     inputs = MetricInputs.from_images(a=a, b=b, fused=fused, gt=gt)
     selected = resolve_metrics(metrics)
-    if metrics is None:
+    if metrics is None or (isinstance(metrics, str) and metrics.strip().lower() == "all"):
         selected = [m for m in selected if inputs.has(m.needs)]
     else:
         for metric in selected:
