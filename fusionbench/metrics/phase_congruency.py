@@ -137,7 +137,9 @@ def phase_congruency(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     ``pc`` = total noise-compensated, spread-weighted energy over the summed amplitudes (in
     [0, 1)); ``M`` / ``m`` = maximum / minimum moment of the phase-congruency covariance (edge /
     corner strength). A constant image has no filter response: ``pc`` = 0 and ``M``, ``m`` are
-    NaN (0/0), as in the reference. P. Kovesi, "Image features from phase congruency", Videre 1(3)
+    NaN (0/0), as in the reference when its FFT (FFTW) returns exact zeros off zero frequency,
+    which it does for most sizes (for some, e.g. 33 x 40, it returns ~1e-13 noise and the
+    reference's maps are then driven by that noise; here the response is always exactly 0). P. Kovesi, "Image features from phase congruency", Videre 1(3)
     1999; "Phase congruency detects corners and edges", DICTA 2003."""
     image = np.asarray(image, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):  # 0/0 -> NaN for constant images
@@ -145,7 +147,13 @@ def phase_congruency(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def _phase_congruency(image: np.ndarray, bank: _FilterBank) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    spectrum = scipy.fft.fft2(image)
+    if image.min() == image.max():
+        # A constant image has no energy off zero frequency; taking the transform's rounding
+        # noise there as signal would make M and m depend on the FFT library (FFTW returns
+        # exact zeros for most sizes, and the reference then gives NaN).
+        spectrum = np.zeros(image.shape, dtype=np.complex128)
+    else:
+        spectrum = scipy.fft.fft2(image)
     total_energy = np.zeros(image.shape)
     total_sum_an = np.zeros(image.shape)
     cov_x2 = np.zeros(image.shape)
