@@ -184,8 +184,9 @@ def test_ranges_on_random_images(seed: int, rows: int, cols: int) -> None:
 
 
 def test_constant_images_give_documented_values_without_warnings() -> None:
-    flat = np.full((48, 50), 90, dtype=np.uint8)
-    fused = _natural_like(5, (48, 50))
+    # Big enough for the per-pixel stages to run in several blocks (threads).
+    flat = np.full((180, 190), 90, dtype=np.uint8)
+    fused = _natural_like(5, (180, 190))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         # Constant sources: every VIFF term is 0, each scale ratio (n 1e-7) / (n 1e-7).

@@ -7,61 +7,82 @@ of the fused image gets the ones another metric already computed. Also holds
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, TypeVar
+
 import numpy as np
 
 from ._matlab import matlab_round
 from .inputs import MetricInputs
 
-__all__ = ["correlate_separable", "sobel_filter2", "normalize1"]
+__all__ = ["correlate_separable", "sobel_filter2", "normalize1", "map_row_blocks"]
 
-# Output columns per block in correlate_separable: big enough for efficient matrix products,
-# small enough that the Toeplitz block stays mostly non-zero.
-_MIN_BLOCK = 16
+T = TypeVar("T")
+
+# Per-pixel stages run on blocks of rows, in a small thread pool: numpy releases the GIL
+# inside its loops, and blocks of ~32k pixels (per image plane) keep the many temporaries of a
+# stage in cache.
+_THREADS = max(1, min(4, os.cpu_count() or 1))
+_PIXELS_PER_BLOCK = 32768
+_pool: ThreadPoolExecutor | None = None
+
+
+def map_row_blocks(function: Callable[..., T], *arrays: np.ndarray) -> list[T]:
+    """``[function(*(a[..., rows, :] for a in arrays)) for rows in blocks]``: the arrays
+    (same number of rows, axis -2) cut into blocks of whole rows, the blocks processed in
+    threads, results in block order (so reductions over them are deterministic)."""
+    global _pool
+    rows, cols = arrays[0].shape[-2:]
+    step = max(1, _PIXELS_PER_BLOCK // max(1, cols))
+    blocks = [slice(start, min(start + step, rows)) for start in range(0, rows, step)]
+    if len(blocks) == 1 or _THREADS == 1:
+        return [function(*(a[..., block, :] for a in arrays)) for block in blocks]
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="fusionbench-metrics")
+    error_settings = np.geterr()  # numpy's error state is per thread: pass the caller's on
+
+    def run(block: slice) -> T:
+        with np.errstate(**error_settings):
+            return function(*(a[..., block, :] for a in arrays))
+
+    return list(_pool.map(run, blocks))
+
+# Outputs per block in correlate_separable (the Toeplitz block is 16 x (16 + n - 1)):
+# measured fastest for kernels of 3 to 31 taps on 520 x 520 images.
+_BLOCK = 16
 
 
 def _toeplitz_block(kernel: np.ndarray, outputs: int, step: int) -> np.ndarray:
-    """Matrix T with ``(x_block @ T)[j] = sum_t kernel[t] x_block[step*j + t]``."""
+    """Matrix T with ``(T @ x_block)[j] = sum_t kernel[t] x_block[step*j + t]``."""
     n = kernel.size
-    block = np.zeros((step * (outputs - 1) + n, outputs))
+    block = np.zeros((outputs, step * (outputs - 1) + n))
     for j in range(outputs):
-        block[step * j : step * j + n, j] = kernel
+        block[j, step * j : step * j + n] = kernel
     return block
 
 
-def _correlate_last_axis(images: np.ndarray, kernel: np.ndarray, step: int) -> np.ndarray:
-    """'valid' 1-D correlation along the last axis, keeping every ``step``-th output."""
-    width = images.shape[-1]
+def _correlate_rows_transposed(rows: np.ndarray, kernel: np.ndarray, step: int) -> np.ndarray:
+    """'valid' 1-D correlation of each row of the 2-D ``rows`` (R x W), keeping every
+    ``step``-th output, returned transposed: ``out[j, r]`` is output j of row r.
+
+    Computed as (Toeplitz block) @ (row slice)^T per block of outputs: matrix products with
+    a long inner dimension, which BLAS runs much faster than the untransposed form, and the
+    second pass then reads the transposed result along its rows again.
+    """
+    n_rows, width = rows.shape
     n = kernel.size
     n_out = (width - n) // step + 1
+    out = np.empty((max(n_out, 0), n_rows))
     if n_out <= 0:
-        return np.zeros(images.shape[:-1] + (0,))
-    b = min(max(_MIN_BLOCK, n), n_out)
-    block = _toeplitz_block(kernel, b, step)
-    rows = images.reshape(-1, width)  # one matrix product per block, not one per image
-    out = np.empty((rows.shape[0], n_out))
+        return out
+    block = _toeplitz_block(kernel, min(_BLOCK, n_out), step)
+    b = block.shape[0]
     for start in range(0, n_out, b):
         count = min(b, n_out - start)
         first = step * start
         span = step * (count - 1) + n
-        np.matmul(rows[:, first : first + span], block[:span, :count], out=out[:, start : start + count])
-    return out.reshape(images.shape[:-1] + (n_out,))
-
-
-def _correlate_second_last_axis(images: np.ndarray, kernel: np.ndarray, step: int) -> np.ndarray:
-    """As :func:`_correlate_last_axis`, along the rows (axis -2)."""
-    height = images.shape[-2]
-    n = kernel.size
-    n_out = (height - n) // step + 1
-    if n_out <= 0:
-        return np.zeros(images.shape[:-2] + (0, images.shape[-1]))
-    b = min(max(_MIN_BLOCK, n), n_out)
-    block_t = np.ascontiguousarray(_toeplitz_block(kernel, b, step).T)
-    out = np.empty(images.shape[:-2] + (n_out, images.shape[-1]))
-    for start in range(0, n_out, b):
-        count = min(b, n_out - start)
-        first = step * start
-        span = step * (count - 1) + n
-        np.matmul(block_t[:count, :span], images[..., first : first + span, :], out=out[..., start : start + count, :])
+        np.matmul(block[:count, :span], rows[:, first : first + span].T, out=out[start : start + count])
     return out
 
 
@@ -74,29 +95,57 @@ def correlate_separable(
 
     Direct summation, done as small banded (Toeplitz) matrix products: exact up to the
     rounding of a direct 1-D then 1-D sum (~1e-16 relative), unlike FFT filtering, and
-    faster than it for kernels up to a few dozen taps. The result differs from filtering
-    with the 2-D kernel only by that rounding.
+    faster than it for kernels up to a few dozen taps.
     """
     images = np.asarray(images, dtype=np.float64)
-    rows_done = _correlate_last_axis(images, np.asarray(row_kernel, dtype=np.float64), step)
-    return _correlate_second_last_axis(rows_done, np.asarray(column_kernel, dtype=np.float64), step)
+    *lead, height, width = images.shape
+    planes = int(np.prod(lead, dtype=np.int64))
+    row_kernel = np.asarray(row_kernel, dtype=np.float64)
+    column_kernel = np.asarray(column_kernel, dtype=np.float64)
+    # Pass 1 along rows, all images at once: (W_out, planes * H).
+    along_rows = _correlate_rows_transposed(images.reshape(planes * height, width), row_kernel, step)
+    w_out = along_rows.shape[0]
+    along_rows = along_rows.reshape(w_out, planes, height)
+    # Pass 2 along columns, per image: the transposed result is back in (H_out, W_out) order.
+    h_out = max((height - column_kernel.size) // step + 1, 0)
+    out = np.empty((planes, h_out, w_out))
+    if h_out and w_out:
+        for plane in range(planes):
+            out[plane] = _correlate_rows_transposed(along_rows[:, plane, :], column_kernel, step)
+    return out.reshape(*lead, h_out, w_out)
+
+
+def _smooth_121(image: np.ndarray, axis: int) -> np.ndarray:
+    """[1 2 1] along ``axis`` with zeros outside the image."""
+    out = image * 2.0
+    lead = [slice(None)] * image.ndim
+    tail = [slice(None)] * image.ndim
+    lead[axis], tail[axis] = slice(1, None), slice(None, -1)
+    out[tuple(lead)] += image[tuple(tail)]
+    out[tuple(tail)] += image[tuple(lead)]
+    return out
+
+
+def _central_difference(image: np.ndarray, axis: int) -> np.ndarray:
+    """x[i + 1] - x[i - 1] along ``axis`` with zeros outside the image."""
+    out = np.empty_like(image)
+    moved, source = np.moveaxis(out, axis, 0), np.moveaxis(image, axis, 0)
+    np.subtract(source[2:], source[:-2], out=moved[1:-1])
+    moved[0] = source[1]
+    np.negative(source[-2], out=moved[-1])
+    return out
 
 
 def sobel_filter2(x: MetricInputs, role: str) -> tuple[np.ndarray, np.ndarray]:
     """``filter2(K, I, 'same')`` (zero padding) of image ``role`` with the Sobel kernels
     ``K = [-1 0 1; -2 0 2; -1 0 1]`` (response to horizontal change, returned first) and its
-    transpose (vertical change). Integer arithmetic on integer images, so exact."""
+    transpose (vertical change). Separable; exact on integer images (all sums are small
+    integers), and on other images equal to the 2-D sum up to rounding."""
 
     def compute() -> tuple[np.ndarray, np.ndarray]:
         img = x.image(role)
-        h, w = img.shape
-        padded = np.zeros((h + 2, w + 2))
-        padded[1:-1, 1:-1] = img
-        # [1 2 1] smoothing across the derivative direction, central difference along it.
-        smooth_rows = padded[:-2, :] + 2.0 * padded[1:-1, :] + padded[2:, :]
-        horizontal = smooth_rows[:, 2:] - smooth_rows[:, :-2]
-        smooth_cols = padded[:, :-2] + 2.0 * padded[:, 1:-1] + padded[:, 2:]
-        vertical = smooth_cols[2:, :] - smooth_cols[:-2, :]
+        horizontal = _central_difference(_smooth_121(img, 0), 1)
+        vertical = _central_difference(_smooth_121(img, 1), 0)
         return horizontal, vertical
 
     return x.cached(("sobel_filter2", role), compute)
@@ -114,6 +163,12 @@ def normalize1(x: MetricInputs, role: str) -> np.ndarray:
             return img
         if hi == lo:
             return np.full(img.shape, np.nan)
+        if lo >= 0 and hi <= 255:
+            levels = img.astype(np.uint8)
+            if np.array_equal(levels, img):
+                # 8-bit data: the same arithmetic on the 256 possible values, then a lookup.
+                table = matlab_round((np.arange(256.0) - lo) / (hi - lo) * 255.0)
+                return table[levels]
         return matlab_round((img - lo) / (hi - lo) * 255.0)
 
     return x.cached(("normalize1_nan", role), compute)

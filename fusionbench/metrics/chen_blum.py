@@ -11,7 +11,7 @@ import numpy as np
 import scipy.fft
 
 from ._matlab import freqspace
-from ._shared import correlate_separable, normalize1
+from ._shared import correlate_separable, map_row_blocks, normalize1
 from .inputs import MetricInputs
 from .registry import register_metric
 
@@ -48,50 +48,59 @@ def _gaussian_factor(sigma: float) -> tuple[np.ndarray, float]:
     return np.exp(-(t * t) / (2.0 * sigma * sigma)), 1.0 / (2.0 * np.pi * sigma * sigma)
 
 
-def _masked_contrast(filtered: np.ndarray) -> np.ndarray:
-    """|G_2 * I / G_4 * I - 1| (``filter2 'same'``, zero padding) through the masking
-    function C^3 / (C^2 + 1e-4), for a stack of CSF-filtered images."""
+def _mask(c: np.ndarray) -> np.ndarray:
+    """C^3 / (C^2 + 1e-4), in place on the contrast C."""
+    c_sq = c * c
+    c *= c_sq
+    c_sq += _Z
+    c /= c_sq
+    return c
+
+
+def _block_quality(numerator: np.ndarray, denominator: np.ndarray) -> tuple[float, bool]:
+    """sum(lambda_A Q_AF + lambda_B Q_BF) over a block of pixels, from the Gaussian-filtered
+    (A, B, F) stacks, and whether a masked contrast is exactly 0 there."""
+    contrast = numerator / denominator
+    contrast -= 1.0
+    np.abs(contrast, out=contrast)
+    c_a, c_b, c_f = _mask(contrast)
+    has_zero = not (np.all(c_a) and np.all(c_b) and np.all(c_f))
+    # Q_SF = C_S / C_F where C_S < C_F, else C_F / C_S, i.e. min / max.
+    q_af = np.minimum(c_a, c_f)
+    q_af /= np.maximum(c_a, c_f)
+    q_bf = np.minimum(c_b, c_f)
+    q_bf /= np.maximum(c_b, c_f)
+    sal_a = c_a * c_a
+    sal_b = c_b * c_b
+    q_af *= sal_a
+    q_bf *= sal_b
+    q_af += q_bf
+    sal_a += sal_b
+    q_af /= sal_a
+    return float(np.sum(q_af)), has_zero
+
+
+def qc_value(a: np.ndarray, b: np.ndarray, fused: np.ndarray) -> float:
+    """Chen-Blum Q of gray float64 images (already ``normalize1``-ed; see :func:`qc`)."""
+    shape = fused.shape
+    spectra = scipy.fft.rfft2(np.stack([a, b, fused]), workers=-1)
+    spectra *= csf_response(shape)
+    filtered = scipy.fft.irfft2(spectra, s=shape, workers=-1)
+    # filter2(G, I, 'same') with zero padding = 'valid' filtering of the zero-padded image.
     pad = _HALF_WIDTH
-    padded = np.zeros(filtered.shape[:-2] + (filtered.shape[-2] + 2 * pad, filtered.shape[-1] + 2 * pad))
-    padded[..., pad:-pad, pad:-pad] = filtered
+    padded = np.zeros((3, shape[0] + 2 * pad, shape[1] + 2 * pad))
+    padded[:, pad:-pad, pad:-pad] = filtered
     g_num, c_num = _gaussian_factor(_SIGMA_NUM)
     g_den, c_den = _gaussian_factor(_SIGMA_DEN)
     numerator = correlate_separable(padded, g_num, g_num)
     numerator *= c_num
     denominator = correlate_separable(padded, g_den, g_den)
     denominator *= c_den
-    c = numerator / denominator
-    c -= 1.0
-    np.abs(c, out=c)
-    c_sq = c * c
-    masked = c_sq * c
-    c_sq += _Z
-    masked /= c_sq
-    return masked
-
-
-def qc_value(a: np.ndarray, b: np.ndarray, fused: np.ndarray) -> float:
-    """Chen-Blum Q of gray float64 images (already ``normalize1``-ed; see :func:`qc`)."""
-    stack = np.stack([a, b, fused])
-    shape = fused.shape
-    filtered = scipy.fft.irfft2(scipy.fft.rfft2(stack, workers=-1) * csf_response(shape), s=shape, workers=-1)
-    c_a, c_b, c_f = _masked_contrast(filtered)
-    return _quality(c_a, c_b, c_f)
-
-
-def _quality(c_a: np.ndarray, c_b: np.ndarray, c_f: np.ndarray) -> float:
-    """mean(lambda_A Q_AF + lambda_B Q_BF) from the masked contrasts."""
-    # Q_SF = C_S / C_F where C_S < C_F, else C_F / C_S: min / max, except that the reference
-    # multiplies the unused ratio by 0, which gives NaN where it is 0/0 or x/0.
-    q_af = np.minimum(c_a, c_f) / np.maximum(c_a, c_f)
-    q_bf = np.minimum(c_b, c_f) / np.maximum(c_b, c_f)
-    if not (np.all(c_a != 0) and np.all(c_b != 0) and np.all(c_f != 0)):
+    blocks = map_row_blocks(_block_quality, numerator, denominator)
+    if any(has_zero for _, has_zero in blocks):
+        # The reference multiplies the unused ratio by 0, which is NaN where it is 0/0 or x/0.
         return float("nan")
-    sal_a = c_a * c_a
-    sal_b = c_b * c_b
-    total = sal_a + sal_b
-    q = (sal_a * q_af + sal_b * q_bf) / total
-    return float(np.mean(q))
+    return float(sum(total for total, _ in blocks) / fused.size)
 
 
 @register_metric(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._shared import sobel_filter2
+from ._shared import map_row_blocks, sobel_filter2
 from .inputs import MetricInputs
 from .registry import register_metric
 
@@ -27,15 +27,11 @@ def _guard_zeros(values: np.ndarray) -> np.ndarray:
     return np.where(values == 0, _ZERO_GUARD, values)
 
 
-def _magnitude_and_x(x: MetricInputs, role: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sobel magnitude g, the zero-guarded horizontal response and the vertical response."""
-
-    def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        gx, gy = sobel_filter2(x, role)
-        magnitude = np.sqrt(gx * gx + gy * gy)
-        return magnitude, _guard_zeros(gx), gy
-
-    return x.cached(("xydeas_gradients", role), compute)
+def _magnitude(gx: np.ndarray, gy: np.ndarray) -> np.ndarray:
+    """sqrt(gx^2 + gy^2), rounded as the reference computes it."""
+    out = gx * gx
+    out += gy * gy
+    return np.sqrt(out, out=out)
 
 
 def _preservation(
@@ -46,20 +42,59 @@ def _preservation(
     fused_y: np.ndarray,
 ) -> np.ndarray:
     """Edge preservation Q^{SF} = Q_g(G) Q_alpha(A) of one source S in the fused image F, from
-    the strength ratio G and the (zero-guarded) Sobel responses.
+    the strength ratio G (overwritten) and the zero-guarded Sobel responses.
 
     Orientation A = 1 - |atan(y_S / x_S) - atan(y_F / x_F)| * 2 / pi, the angle difference
-    taken as ``arctan2`` of the cross and dot products (the same angle, rounded differently
-    by ~1e-16; one arctan2 instead of two arctan per source).
+    taken from the cross and dot products (the same angle, rounded differently by ~1e-16;
+    one arctan2 instead of two arctan per source): with m = x_S x_F,
+    atan(a) - atan(b) = atan2(a - b, 1 + a b) = atan2(sign(m) cross, sign(m) dot), and
+    negating both arguments of atan2 turns |angle| t into pi - t, so
+    A = sign(m) (1 - 2 t / pi) with t = |atan2(cross, dot)|.
     """
-    # atan(a) - atan(b) = atan2(a - b, 1 + a b); multiply both by x_S x_F (keeping its sign).
-    sign = np.sign(source_x * fused_x)
-    cross = (source_y * fused_x - fused_y * source_x) * sign
-    dot = (source_x * fused_x + source_y * fused_y) * sign
-    orientation = 1.0 - np.abs(np.arctan2(cross, dot)) * _TWO_OVER_PI
-    q = _GAMMA_G / (1.0 + np.exp(_K_G * (strength - _DELTA_G)))
-    q *= _GAMMA_A / (1.0 + np.exp(_K_A * (orientation - _DELTA_A)))
-    return q
+    m = source_x * fused_x
+    dot = source_y * fused_y
+    dot += m
+    cross = source_y * fused_x
+    cross -= fused_y * source_x
+    # Orientation sigmoid argument k_A (A - delta_A), A = sign(m) (1 - 2 t / pi).
+    z = np.arctan2(cross, dot, out=cross)
+    np.abs(z, out=z)
+    z *= -_TWO_OVER_PI * _K_A
+    z += _K_A
+    z *= np.sign(m, out=m)
+    z -= _K_A * _DELTA_A
+    np.exp(z, out=z)
+    z += 1.0
+    # Strength sigmoid denominator 1 + exp(k_G (G - delta_G)).
+    strength -= _DELTA_G
+    strength *= _K_G
+    np.exp(strength, out=strength)
+    strength += 1.0
+    strength *= z
+    # Q_g Q_alpha = gamma_G gamma_A / ((1 + e_G)(1 + e_A)).
+    return np.divide(_GAMMA_G * _GAMMA_A, strength, out=strength)
+
+
+def _block_sums(
+    x_a: np.ndarray, y_a: np.ndarray, x_b: np.ndarray, y_b: np.ndarray, x_f: np.ndarray, y_f: np.ndarray
+) -> tuple[float, float]:
+    """sum(Q^{AF} g_A + Q^{BF} g_B) and sum(g_A + g_B) over a block of pixels, from the raw
+    Sobel responses."""
+    g_a, g_b, g_f = _magnitude(x_a, y_a), _magnitude(x_b, y_b), _magnitude(x_f, y_f)
+    guarded_a = _guard_zeros(g_a)
+    guarded_b = _guard_zeros(g_b)
+    guarded_f = _guard_zeros(g_f)
+    # The reference compares g_A with the raw g_F, but g_B with the already guarded g_F.
+    strength_a = np.where(g_a > g_f, g_f / guarded_a, guarded_a / guarded_f)
+    strength_b = np.where(g_b > guarded_f, guarded_f / guarded_b, guarded_b / guarded_f)
+    gx_a, gx_b, gx_f = _guard_zeros(x_a), _guard_zeros(x_b), _guard_zeros(x_f)
+    q_af = _preservation(strength_a, gx_a, y_a, gx_f, y_f)
+    q_bf = _preservation(strength_b, gx_b, y_b, gx_f, y_f)
+    q_af *= guarded_a
+    q_bf *= guarded_b
+    q_af += q_bf
+    guarded_a += guarded_b
+    return float(np.sum(q_af)), float(np.sum(guarded_a))
 
 
 @register_metric(
@@ -88,16 +123,7 @@ def qabf(x: MetricInputs) -> float:
     ~ 0.9749, whatever the image (also a constant one: zero padding gives border gradients,
     and where all are 0 the guards make G = A = 1).
     """
-    g_a, x_a, y_a = _magnitude_and_x(x, "a")
-    g_b, x_b, y_b = _magnitude_and_x(x, "b")
-    g_f, x_f, y_f = _magnitude_and_x(x, "fused")
-    guarded_a = _guard_zeros(g_a)
-    guarded_b = _guard_zeros(g_b)
-    guarded_f = _guard_zeros(g_f)
-    # The reference compares g_A with the raw g_F, but g_B with the already guarded g_F.
-    strength_a = np.where(g_a > g_f, g_f / guarded_a, guarded_a / guarded_f)
-    strength_b = np.where(g_b > guarded_f, guarded_f / guarded_b, guarded_b / guarded_f)
-    q_af = _preservation(strength_a, x_a, y_a, x_f, y_f)
-    q_bf = _preservation(strength_b, x_b, y_b, x_f, y_f)
-    numerator = np.sum(q_af * guarded_a + q_bf * guarded_b)
-    return float(numerator / np.sum(guarded_a + guarded_b))
+    sums = map_row_blocks(_block_sums, *sobel_filter2(x, "a"), *sobel_filter2(x, "b"), *sobel_filter2(x, "fused"))
+    numerator = sum(part[0] for part in sums)
+    denominator = sum(part[1] for part in sums)
+    return float(numerator / denominator)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._matlab import fspecial_gaussian
-from ._shared import correlate_separable
+from ._shared import correlate_separable, map_row_blocks
 from .inputs import MetricInputs
 from .registry import register_metric
 
@@ -60,10 +60,12 @@ def _information_terms(
     np.maximum(sigma1_sq, 0.0, out=sigma1_sq)
     sigma12 = ref_dist - mu_ref * mu_dist
     g = sigma12 / (sigma1_sq + _EPS_VAR)
-    sv_sq = sigma2_sq - g * sigma12
+    sv_sq = g * sigma12
+    np.subtract(sigma2_sq, sv_sq, out=sv_sq)
     np.maximum(sv_sq, _EPS_VAR, out=sv_sq)
     informative_ref = sigma1_sq >= _EPS_VAR
-    keep = informative_ref & (sigma2_sq >= _EPS_VAR) & (g > 0)
+    keep = informative_ref & (sigma2_sq >= _EPS_VAR)
+    keep &= g > 0
     g *= keep
     sv_sq += _VISUAL_NOISE
     vid_terms = g * g
@@ -76,17 +78,10 @@ def _information_terms(
     return g, vid_terms, sigma1_sq
 
 
-def _scale_ratio(a: np.ndarray, b: np.ndarray, f: np.ndarray, window: np.ndarray) -> float:
-    """VID / VIND of one scale: at each pixel the source with the smaller gain g supplies
-    both terms (B on ties)."""
-    products = np.empty((8,) + f.shape)
-    products[0], products[1], products[2] = a, b, f
-    np.multiply(a, a, out=products[3])
-    np.multiply(b, b, out=products[4])
-    np.multiply(f, f, out=products[5])
-    np.multiply(a, f, out=products[6])
-    np.multiply(b, f, out=products[7])
-    mu_a, mu_b, mu_f, aa, bb, ff, af, bf = correlate_separable(products, window, window)
+def _block_log_sums(moments: np.ndarray) -> tuple[float, float]:
+    """sum(log10) of the VID and of the VIND terms over a block of pixels, the source with
+    the smaller gain g supplying both terms at each pixel (B on ties)."""
+    mu_a, mu_b, mu_f, aa, bb, ff, af, bf = moments
     sigma2_sq = ff - mu_f * mu_f
     np.maximum(sigma2_sq, 0.0, out=sigma2_sq)
     g_a, vid_a, vind_a = _information_terms(mu_a, aa, af, mu_f, sigma2_sq)
@@ -94,8 +89,22 @@ def _scale_ratio(a: np.ndarray, b: np.ndarray, f: np.ndarray, window: np.ndarray
     take_a = g_a < g_b
     np.copyto(vid_b, vid_a, where=take_a)
     np.copyto(vind_b, vind_a, where=take_a)
-    n = vid_b.size
-    return (_sum_log10(vid_b) + n * _C) / (_sum_log10(vind_b) + n * _C)
+    return _sum_log10(vid_b), _sum_log10(vind_b)
+
+
+def _scale_ratio(a: np.ndarray, b: np.ndarray, f: np.ndarray, window: np.ndarray) -> float:
+    """sum(VID + 1e-7) / sum(VIND + 1e-7) of one scale."""
+    products = np.empty((8,) + f.shape)
+    products[0], products[1], products[2] = a, b, f
+    np.multiply(a, a, out=products[3])
+    np.multiply(b, b, out=products[4])
+    np.multiply(f, f, out=products[5])
+    np.multiply(a, f, out=products[6])
+    np.multiply(b, f, out=products[7])
+    moments = correlate_separable(products, window, window)
+    sums = map_row_blocks(_block_log_sums, moments)
+    n = moments[0].size
+    return (sum(s[0] for s in sums) + n * _C) / (sum(s[1] for s in sums) + n * _C)
 
 
 def viff_value(a: np.ndarray, b: np.ndarray, fused: np.ndarray) -> float:

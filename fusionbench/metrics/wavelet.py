@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._shared import map_row_blocks
 from .inputs import MetricInputs
 from .registry import register_metric
 
@@ -57,16 +58,42 @@ def haar_pyramid(image: np.ndarray, levels: int) -> list[tuple[np.ndarray, np.nd
     return bands
 
 
+def _edge_preservation(source: np.ndarray, fused: np.ndarray) -> np.ndarray:
+    """exp(-|source - fused|) (a new array)."""
+    out = source - fused
+    np.abs(out, out=out)
+    np.negative(out, out=out)
+    return np.exp(out, out=out)
+
+
+def _level_sums(h: np.ndarray, v: np.ndarray, d: np.ndarray) -> tuple[float, float]:
+    """sum(EP_A W_A + EP_B W_B) and sum(W_A + W_B) over a block of one level's bands, each
+    band a stack (A, B, F)."""
+    sums = []
+    for source in (0, 1):
+        weight = h[source] * h[source]
+        weight += v[source] * v[source]
+        weight += d[source] * d[source]
+        edge = _edge_preservation(h[source], h[2])
+        edge += _edge_preservation(v[source], v[2])
+        edge += _edge_preservation(d[source], d[2])
+        edge *= weight
+        sums.append((edge, weight))
+    (ep_a, w_a), (ep_b, w_b) = sums
+    ep_a += ep_b
+    w_a += w_b
+    return float(np.sum(ep_a)), float(np.sum(w_a))
+
+
 def qm_value(a: np.ndarray, b: np.ndarray, fused: np.ndarray) -> float:
     """Qm of gray float64 images (see :func:`qm`)."""
     if min(fused.shape) < 2**_LEVELS:
         return float("nan")
-    pyramid = haar_pyramid(np.stack([a, b, fused]), _LEVELS)
     result = 1.0
-    for (h, v, d), exponent in zip(pyramid, _LEVEL_EXPONENTS):
-        weights = h * h + v * v + d * d  # (3, ...): W_A, W_B, (W_F unused)
-        edge = np.exp(-np.abs(h[:2] - h[2])) + np.exp(-np.abs(v[:2] - v[2])) + np.exp(-np.abs(d[:2] - d[2]))
-        level_q = np.sum(edge[0] * weights[0] + edge[1] * weights[1]) / np.sum(weights[0] + weights[1])
+    for bands, exponent in zip(haar_pyramid(np.stack([a, b, fused]), _LEVELS), _LEVEL_EXPONENTS):
+        parts = map_row_blocks(_level_sums, *bands)
+        # numpy division: sources without detail give 0 / 0 = NaN, as in the reference.
+        level_q = np.float64(sum(p[0] for p in parts)) / np.float64(sum(p[1] for p in parts))
         result *= level_q**exponent
     return float(result)
 
