@@ -102,7 +102,7 @@ COLUMNS = """Columns: PSNR (peak 255, all channels) of our 8-bit output against 
 our output against itself after a JPEG round trip (quality 75, 4:2:0 - the settings of the
 authors' files), about what a perfect reimplementation would score; our JPEG-compressed output
 against the authors' file (high when the two agree before compression); the largest 8-bit
-difference; our fuse time on this machine."""
+difference; our fuse time (shared machine: load-dependent)."""
 
 
 def format_markdown(
