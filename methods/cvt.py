@@ -1,8 +1,8 @@
 """Curvelet-transform (CVT) fusion.
 
 Nencini, Garzelli, Baronti & Alparone, "Remote sensing image fusion using the curvelet
-transform", Information Fusion 8(2), 2007; as a multi-focus baseline in the form of Liu, Liu &
-Wang's MST toolbox (Information Fusion 24, 2015), which the UFA-Fuse comparison uses: decompose
+transform", Information Fusion 8(2), 2007, in the form multi-focus comparisons use (e.g. Liu,
+Liu & Wang's MST toolbox, Information Fusion 24, 2015; the UFA-Fuse paper's CVT row): decompose
 both sources with the fast discrete curvelet transform (wrapping, Candès et al. 2006), average
 the coarsest (lowpass) coefficients, keep the coefficient of larger magnitude in every other
 band, and invert. The transform is :mod:`fusionbench.methods._curvelet` (real images, complex

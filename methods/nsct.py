@@ -1,8 +1,8 @@
 """Nonsubsampled contourlet transform (NSCT) fusion.
 
 Zhang & Guo, "Multifocus image fusion using the nonsubsampled contourlet transform", Signal
-Processing 89(7), 2009, in the basic form of Liu, Liu & Wang's MST toolbox (Information Fusion
-24, 2015) used by the UFA-Fuse comparison: decompose both sources with the NSCT (Cunha, Zhou &
+Processing 89(7), 2009, in the basic form multi-focus comparisons use (e.g. Liu, Liu & Wang's
+MST toolbox, Information Fusion 24, 2015; the UFA-Fuse paper's NSCT row): decompose both sources with the NSCT (Cunha, Zhou &
 Do 2006; :mod:`fusionbench.methods._nsct`, the toolbox's ``'pyrexc'`` pyramid and
 ``'dmaxflat7'`` directional filters), average the lowpass subband, keep the coefficient of
 larger absolute value in every directional subband, and invert.

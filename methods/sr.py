@@ -6,8 +6,8 @@ over an overcomplete DCT dictionary (64 x 256) by orthogonal matching pursuit (O
 with the larger L1 norm ("max-L1", the more active patch) is kept, and the fused image is the
 average of the overlapping reconstructed patches.
 
-Mean handling follows Liu, Liu & Wang's ``sparse_fusion.m`` (MST toolbox, 2015), the
-implementation the comparisons use: each patch's mean is removed before coding and the fused
+Mean handling follows Liu, Liu & Wang's ``sparse_fusion.m`` (MST toolbox, 2015), the widely
+used public implementation: each patch's mean is removed before coding and the fused
 patch gets the mean of the source whose code was chosen (ties go to the first source). Unlike
 that code, the last patch row and column always touch the image border, so every pixel is
 covered for any ``step``.
