@@ -16,8 +16,9 @@ symmetrically extended canvas instead of by convolution, which makes it fast and
   (quincunx upsampling at level 2, the ``parafilters`` shears and transposes and the
   sampling matrices ``M_{k,l}`` of ``nsdfbdec`` at levels >= 3) and ``c`` is its
   modulation: analysis ``(H(beta), G(-beta))``, synthesis ``(G(beta), H(-beta))`` with
-  ``H(beta) G(beta) + H(-beta) G(-beta) = 1``. Filters are zero-phase (centred taps), so the
-  toolbox's few-pixel delays between subbands do not occur.
+  ``H(beta) G(beta) + H(-beta) G(-beta) = 1``. Filters are applied zero-phase (taps centred
+  on the origin); the toolbox's convolution and ``resampz`` trimming conventions can place
+  some subbands a few pixels differently, so coefficients are not numerically the toolbox's.
 
 Each directional subband of pyramid level ``j`` is the image filtered by the product of its
 pyramid and directional analysis responses; reconstruction sums the subbands filtered by the
