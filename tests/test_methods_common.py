@@ -62,4 +62,4 @@ def test_guided_filter_matches_per_window_regression(r, eps) -> None:
     np.testing.assert_allclose(stacked[..., 1], 1 - expected, rtol=1e-9, atol=1e-9)
     single = guided_filter(guide.astype(np.float32), src.astype(np.float32), r, eps, dtype=np.float32)
     assert single.dtype == np.float32
-    np.testing.assert_allclose(single, expected, atol=2e-4 if eps < 1e-5 else 1e-5)
+    np.testing.assert_allclose(single, expected, atol=1e-6)  # centring keeps float32 close
