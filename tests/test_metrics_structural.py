@@ -200,3 +200,14 @@ def test_too_small_images_are_refused(name: str, minimum: int) -> None:
         get_metric(name)(image, image, image)
     size_ok = np.random.default_rng(8).integers(0, 256, (minimum, minimum)).astype(np.uint8)
     assert math.isfinite(get_metric(name)(size_ok, size_ok[::-1], size_ok.T))
+
+
+def test_order_statistics_equal_a_full_partition() -> None:
+    from fusionbench.metrics.phase_congruency import _order_statistics
+
+    rng = np.random.default_rng(9)
+    for values in (rng.random(100_001), rng.integers(0, 3, 50_000).astype(float), np.sort(rng.random(9_999)),
+                   np.zeros(4_000), rng.random(7)):
+        n = values.size
+        ranks = [n // 2 - 1, n // 2] if n % 2 == 0 else [n // 2]
+        np.testing.assert_array_equal(_order_statistics(values, ranks), np.partition(values, ranks)[ranks])

@@ -162,14 +162,24 @@ def fma(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     exactly (Dekker), add ``c`` exactly (TwoSum), round the low-order part to odd, then round the
     total once to nearest."""
     a, b, c = np.broadcast_arrays(*(np.asarray(v, dtype=np.float64) for v in (a, b, c)))
-    product_hi, product_lo = _two_product(a, b)
-    sum_hi, sum_lo = _two_sum(c, product_hi)
-    low, low_err = _two_sum(sum_lo, product_lo)
+    return _fma_presplit(a, _split(a), b, _split(b), c)
+
+
+def _fma_presplit(
+    a: np.ndarray, a_parts: tuple[np.ndarray, np.ndarray], b: np.ndarray, b_parts: tuple[np.ndarray, np.ndarray],
+    c: np.ndarray,
+) -> np.ndarray:
+    """:func:`fma` with the Veltkamp splits of ``a`` and ``b`` given (reused across calls)."""
+    (a_hi, a_lo), (b_hi, b_lo) = a_parts, b_parts
+    product = a * b
+    product_err = ((a_hi * b_hi - product) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo  # exact
+    sum_hi, sum_lo = _two_sum(c, product)
+    low, low_err = _two_sum(sum_lo, product_err)
     # Round to odd: when inexact and the nearest value has an even last bit, take the
     # neighbour towards the exact value instead.
-    even = (low.view(np.int64) & 1) == 0
-    bump = (low_err != 0) & even
-    low = np.where(bump, np.nextafter(low, np.where(low_err > 0, np.inf, -np.inf)), low)
+    low = np.asarray(low)
+    bump = (low_err != 0) & ((low.view(np.int64) & 1) == 0)
+    low = np.where(bump, np.nextafter(low, np.copysign(np.inf, low_err)), low)
     return sum_hi + low
 
 
@@ -181,16 +191,8 @@ def _two_sum(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return s, e
 
 
-def _two_product(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``p + e == x * y`` exactly, ``p = fl(x * y)`` (Dekker, Veltkamp splitting)."""
-    p = x * y
-    x_hi, x_lo = _split(x)
-    y_hi, y_lo = _split(y)
-    e = ((x_hi * y_hi - p) + x_hi * y_lo + x_lo * y_hi) + x_lo * y_lo
-    return p, e
-
-
 def _split(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Veltkamp split ``x = hi + lo`` into halves of at most 26 significant bits."""
     scaled = 134217729.0 * x  # 2**27 + 1
     hi = scaled - (scaled - x)
     return hi, x - hi
@@ -212,9 +214,10 @@ def filter2_valid_flat(window: np.ndarray, values: np.ndarray) -> np.ndarray:
     values = np.asarray(values, dtype=np.float64)
     # The result depends on the value only: compute each distinct value once.
     distinct, where = np.unique(values, return_inverse=True)
+    distinct_parts = _split(distinct)
     total = np.zeros_like(distinct)
     for weight in np.asarray(window, dtype=np.float64).ravel(order="F")[::-1]:
-        total = fma(weight, distinct, total)
+        total = _fma_presplit(weight, _split(weight), distinct, distinct_parts, total)
     return total[where].reshape(values.shape)
 
 

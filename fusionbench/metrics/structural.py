@@ -26,6 +26,8 @@ the reference code of the golden values. Shared conventions:
 
 from __future__ import annotations
 
+from itertools import combinations
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage
@@ -110,13 +112,13 @@ def _flat_windows(x: MetricInputs, window: _Window, name: str) -> tuple[np.ndarr
 
     def compute() -> tuple[np.ndarray, np.ndarray]:
         image = _image(x, name)
-        mu, second = _fast_moments(x, window, name)
-        # Flat windows have |E[x^2] - E[x]^2| of a few ulps of E[x^2]; the loose bound only
-        # selects candidates, which are then checked exactly.
-        candidates = np.flatnonzero((np.abs(second - mu * mu) <= 1e-12 * second) & (mu != 0))
+        _, second, variance = _fast_moments(x, window, name)
+        # Flat windows have |E[x^2] - E[x]^2| of a few ulps of E[x^2] (and all-zero windows
+        # fail the strict test); the loose bound only selects candidates, checked exactly.
+        candidates = np.flatnonzero(np.abs(variance) < 1e-12 * second)
         if candidates.size == 0:
             return candidates, np.empty(0)
-        r, c = np.unravel_index(candidates, mu.shape)
+        r, c = np.unravel_index(candidates, variance.shape)
         patches = sliding_window_view(image, (window.size, window.size))[r, c]
         first = patches[:, :1, :1]
         flat = np.all(patches == first, axis=(1, 2))
@@ -125,22 +127,87 @@ def _flat_windows(x: MetricInputs, window: _Window, name: str) -> tuple[np.ndarr
     return x.cached(("flat_windows", window.name, name), compute)
 
 
-def _fast_moments(x: MetricInputs, window: _Window, name: str) -> tuple[np.ndarray, np.ndarray]:
-    def compute() -> tuple[np.ndarray, np.ndarray]:
+def _fast_moments(x: MetricInputs, window: _Window, name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fast local mean, mean of squares and variance of one image."""
+
+    def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         image = _image(x, name)
-        return _filter_valid(image, window), _filter_valid(image * image, window)
+        mu = _filter_valid(image, window)
+        second = _filter_valid(image * image, window)
+        return mu, second, second - mu * mu
 
     return x.cached(("fast_moments", window.name, name), compute)
+
+
+def _group(name: str) -> tuple[str, str, str]:
+    """The three images whose flat windows are recomputed together with ``name``'s."""
+    if name.startswith("prewitt:"):
+        return ("prewitt:a", "prewitt:b", "prewitt:fused")
+    return ("a", "b", "fused")
+
+
+def _is_integer_valued(x: MetricInputs, name: str) -> bool:
+    def compute() -> bool:
+        image = _image(x, name)
+        return bool(np.array_equal(image, np.floor(image)))
+
+    return x.cached(("integer_valued", name), compute)
+
+
+_Patch = tuple[np.ndarray, np.ndarray]  # linear indices into a 'valid' map, values there
+
+
+def _exact_flat_sums(x: MetricInputs, window: _Window, group: tuple[str, ...]) -> dict[tuple[str, ...], _Patch]:
+    """Octave-exact local sums over the flat windows of a group of images: for each image
+    ``("mean", name)`` and ``("second", name)`` (of x and x^2), for each pair
+    ``("cross", name1, name2)`` (of x y, where both are flat). Empty when the fast path is
+    already exact: the uniform window on integer images sums integers, and scales by 1/64."""
+
+    def compute() -> dict[tuple[str, ...], _Patch]:
+        if window is _BOX8 and all(_is_integer_valued(x, name) for name in group):
+            return {}
+        requests: list[tuple[tuple[str, ...], np.ndarray, np.ndarray]] = []
+        for name in group:
+            where, value = _flat_windows(x, window, name)
+            requests.append((("mean", name), where, value))
+            requests.append((("second", name), where, value * value))
+        for name1, name2 in combinations(sorted(group), 2):
+            where1, value1 = _flat_windows(x, window, name1)
+            where2, value2 = _flat_windows(x, window, name2)
+            both, at1, at2 = np.intersect1d(where1, where2, assume_unique=True, return_indices=True)
+            requests.append((("cross", name1, name2), both, value1[at1] * value2[at2]))
+        # One accumulation for all of them (its cost is per distinct value, plus overhead).
+        sums = filter2_valid_flat(window.weights, np.concatenate([values for _, _, values in requests]))
+        patches: dict[tuple[str, ...], _Patch] = {}
+        start = 0
+        for key, where, values in requests:
+            patches[key] = (where, sums[start : start + values.size])
+            start += values.size
+        return patches
+
+    return x.cached(("exact_flat_sums", window.name, group), compute)
+
+
+def _patched(x: MetricInputs, window: _Window, fast: np.ndarray, key: tuple[str, ...]) -> np.ndarray:
+    """``fast`` (a copy) with the Octave-exact sums over flat windows put in."""
+    patch = _exact_flat_sums(x, window, _group(key[1])).get(key)
+    if patch is None:
+        return fast
+    fast = fast.copy()
+    fast.flat[patch[0]] = patch[1]
+    return fast
 
 
 def _moments(x: MetricInputs, window: _Window, name: str) -> tuple[np.ndarray, np.ndarray]:
     """Local mean and variance of one image, as ``ssim_index`` / ``ssim_yang`` compute them."""
 
     def compute() -> tuple[np.ndarray, np.ndarray]:
-        mu, second = (m.copy() for m in _fast_moments(x, window, name))
-        where, value = _flat_windows(x, window, name)
-        mu.flat[where] = filter2_valid_flat(window.weights, value)
-        second.flat[where] = filter2_valid_flat(window.weights, value * value)
+        fast_mu, fast_second, fast_variance = _fast_moments(x, window, name)
+        patches = _exact_flat_sums(x, window, _group(name))
+        if ("mean", name) not in patches or patches[("mean", name)][0].size == 0:
+            return fast_mu, fast_variance
+        mu = _patched(x, window, fast_mu, ("mean", name))
+        second = _patched(x, window, fast_second, ("second", name))
         return mu, second - mu * mu
 
     return x.cached(("local_moments", window.name, name), compute)
@@ -148,20 +215,16 @@ def _moments(x: MetricInputs, window: _Window, name: str) -> tuple[np.ndarray, n
 
 def _covariance(x: MetricInputs, window: _Window, name1: str, name2: str) -> np.ndarray:
     """Local covariance ``filter2(w, x.*y, 'valid') - mu_x .* mu_y``."""
+    name1, name2 = sorted((name1, name2))
 
     def compute() -> np.ndarray:
-        im1, im2 = _image(x, name1), _image(x, name2)
-        product = _filter_valid(im1 * im2, window)
-        where1, value1 = _flat_windows(x, window, name1)
-        where2, value2 = _flat_windows(x, window, name2)
-        both, at1, at2 = np.intersect1d(where1, where2, assume_unique=True, return_indices=True)
-        product.flat[both] = filter2_valid_flat(window.weights, value1[at1] * value2[at2])
+        fast = _filter_valid(_image(x, name1) * _image(x, name2), window)
+        product = _patched(x, window, fast, ("cross", name1, name2))
         mu1 = _moments(x, window, name1)[0]
         mu2 = _moments(x, window, name2)[0]
         return product - mu1 * mu2
 
-    key = ("local_covariance", window.name, *sorted((name1, name2)))
-    return x.cached(key, compute)
+    return x.cached(("local_covariance", window.name, name1, name2), compute)
 
 
 def _similarity_map(x: MetricInputs, window: _Window, c: float, name1: str, name2: str) -> np.ndarray:
@@ -172,9 +235,21 @@ def _similarity_map(x: MetricInputs, window: _Window, c: float, name1: str, name
         mu1, var1 = _moments(x, window, name1)
         mu2, var2 = _moments(x, window, name2)
         cov = _covariance(x, window, name1, name2)
-        numerator = (2 * (mu1 * mu2) + c) * (2 * cov + c)
-        denominator = (mu1 * mu1 + mu2 * mu2 + c) * (var1 + var2 + c)
-        return numerator / denominator
+        # ((2 mu1 mu2 + C1) (2 s12 + C2)) / ((mu1^2 + mu2^2 + C1) (s1 + s2 + C2)), in place.
+        numerator = mu1 * mu2
+        numerator *= 2
+        numerator += c
+        factor = cov * 2
+        factor += c
+        numerator *= factor
+        denominator = mu1 * mu1
+        denominator += np.multiply(mu2, mu2, out=factor)
+        denominator += c
+        np.add(var1, var2, out=factor)
+        factor += c
+        denominator *= factor
+        numerator /= denominator
+        return numerator
 
     key = ("ssim_map", window.name, c, *sorted((name1, name2)))
     return x.cached(key, compute)
