@@ -23,7 +23,7 @@ import fusionbench
 from fusionbench.registry import get_method_class, required_params
 
 # Methods too slow for pytest-benchmark's automatic calibration: fixed rounds (1 warm-up).
-ROUNDS: dict[str, int] = {}
+ROUNDS: dict[str, int] = {"sr": 3}
 
 # Methods not benchmarked here, with the reason (shown as the skip reason).
 SKIP: dict[str, str] = {}
