@@ -170,6 +170,7 @@ def cmd_paper(args: argparse.Namespace) -> int:
         convention=args.convention,
         workers=args.workers,
         quiet=args.quiet,
+        limit=args.limit,
     )
     return 1 if failed else 0
 
@@ -266,7 +267,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("table", choices=("table3", "table4", "table5", "table6", "table7", "all"))
     p.add_argument("--out", default="reports/paper", help="output folder (default reports/paper)")
     p.add_argument("--reference-results", help="folder of other authors' fused Lytro images (default: <data root>/../reference-results/mfifb-lytro)")
-    p.add_argument("--convention", help="metric convention for our values (default: reference)")
+    p.add_argument("--convention", help="metric convention(s) for our values, e.g. ufa-paper or reference,ufa-paper (default: reference)")
+    p.add_argument("--limit", type=int, help="only the first N pairs (a quick look; not comparable with the paper)")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--quiet", action="store_true")
     _data_options(p)

@@ -76,7 +76,8 @@ def published(table: str) -> tuple[pd.DataFrame, str]:
     """The published table (one row per method/setting) and its source lines."""
     text = resources.files("fusionbench").joinpath(f"data/ufa_fuse_{table}.csv").read_text()
     lines = text.splitlines()
-    source = " ".join(line.lstrip("# ").strip() for line in lines if line.startswith("#"))
+    # The header's first lines cite the source; the line starting "row:" only explains columns.
+    source = " ".join(line.lstrip("# ").strip() for line in lines if line.startswith("#") and not line.lstrip("# ").startswith("row:"))
     rows = list(csv.DictReader(line for line in lines if not line.startswith("#")))
     frame = pd.DataFrame(rows).fillna("")
     return frame, source
@@ -108,8 +109,10 @@ def make_table(
     conventions: Sequence[str | None] = (None,),
     workers: int = 1,
     quiet: bool = True,
+    limit: int | None = None,
 ) -> TableOutput:
-    """Compute our values for one paper table and lay them out beside the published ones."""
+    """Compute our values for one paper table and lay them out beside the published ones
+    (``limit``: only the first N pairs, for a quick look; the table says so)."""
     table = TABLES[name]
     paper, source = published(name)
     available = set(list_methods())
@@ -123,10 +126,12 @@ def make_table(
             if spec.name in available:
                 specs.append(MethodSpec(f"{row['row']}|fusionbench `{row['method']}`", spec.name, spec.params))
     try:
-        dataset = open_dataset(table.dataset, data_dir=data_dir, cache_dir=cache_dir)
+        dataset = select_pairs(open_dataset(table.dataset, data_dir=data_dir, cache_dir=cache_dir), limit=limit)
     except DatasetError as exc:
         dataset = None
         notes.append(f"Our values are missing: {exc}")
+    if limit is not None:
+        notes.append(f"Our values use only the first {limit} pairs (--limit): not comparable with the paper's means.")
     for convention in conventions:
         suffix = f" ({convention})" if convention else ""
         if dataset is not None and specs:
@@ -134,7 +139,7 @@ def make_table(
             failed += len(result.failed)
             _collect(result, ours, suffix)
         if name == "table5":
-            failed += _table5_published_images(paper, ours, suffix, data_dir, cache_dir, reference_results, convention, workers, quiet, notes)
+            failed += _table5_published_images(paper, ours, suffix, data_dir, cache_dir, reference_results, convention, workers, quiet, notes, limit)
     missing = [r for r in paper["row"] if not any(key[0] == r for key in ours)]
     if missing:
         notes.append(f"Rows without a value of ours (no such method in fusionbench yet, or no data): {', '.join(missing)}.")
@@ -153,7 +158,7 @@ def _collect(result, ours: dict, suffix: str) -> None:
         ours[(row, label + suffix)] = values
 
 
-def _table5_published_images(paper, ours, suffix, data_dir, cache_dir, reference_results, convention, workers, quiet, notes) -> int:
+def _table5_published_images(paper, ours, suffix, data_dir, cache_dir, reference_results, convention, workers, quiet, notes, limit) -> int:
     """Score the MFIFB fused images of the rows that name them (precomputed method)."""
     folder = _reference_folder(reference_results, data_dir)
     rows = paper[paper["mfifb_images"] != ""]
@@ -165,7 +170,7 @@ def _table5_published_images(paper, ours, suffix, data_dir, cache_dir, reference
         for _, row in rows.iterrows()
     ]
     try:
-        mfifb = select_pairs(open_dataset("mfifb", data_dir=data_dir, cache_dir=cache_dir), ["lytro_*"])
+        mfifb = select_pairs(open_dataset("mfifb", data_dir=data_dir, cache_dir=cache_dir), ["lytro_*"], limit)
     except DatasetError as exc:
         notes.append(f"Rows from published fused images are missing: {exc}")
         return 0
@@ -225,6 +230,7 @@ def make_tables(
     convention: str | None = None,
     workers: int = 1,
     quiet: bool = False,
+    limit: int | None = None,
 ) -> int:
     """Write ``<out>/<table>.md`` and ``<table>.csv`` for each table (and, for table5, the
     comparison grids of the paper's Figs. 7-9); returns the number of failed tasks."""
@@ -233,7 +239,7 @@ def make_tables(
     conventions = [None if c in ("", "reference") else c for c in (convention or "reference").split(",")]
     failed = 0
     for name in names:
-        result = make_table(name, data_dir, cache_dir, reference_results, conventions, workers, quiet)
+        result = make_table(name, data_dir, cache_dir, reference_results, conventions, workers, quiet, limit)
         (out / f"{name}.md").write_text(result.markdown)
         result.frame.to_csv(out / f"{name}.csv", index=False)
         failed += result.failed
