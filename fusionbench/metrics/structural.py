@@ -92,14 +92,18 @@ def _image(x: MetricInputs, name: str) -> np.ndarray:
     return x.image(name)
 
 
-def _filter_valid(image: np.ndarray, window: _Window) -> np.ndarray:
-    """Fast ``filter2(window, image, 'valid')``: two 1-D correlations."""
+def _filter_valid(image: np.ndarray, window: _Window, integer_valued: bool) -> np.ndarray:
+    """Fast ``filter2(window, image, 'valid')``: two 1-D passes. For the uniform window on an
+    integer-valued image, running sums (exact on integers, and the two divisions by 8 are exact)."""
     n = window.size
     start = n // 2
-    out = ndimage.correlate1d(image, window.factor, axis=0, mode="constant")
-    out = out[start : image.shape[0] - n + start + 1]
-    out = ndimage.correlate1d(out, window.factor, axis=1, mode="constant")
-    out = out[:, start : image.shape[1] - n + start + 1]
+    rows = slice(start, image.shape[0] - n + start + 1)
+    cols = slice(start, image.shape[1] - n + start + 1)
+    if window is _BOX8 and integer_valued:
+        out = ndimage.uniform_filter1d(image, n, axis=0, mode="constant")[rows]
+        return ndimage.uniform_filter1d(out, n, axis=1, mode="constant")[:, cols]
+    out = ndimage.correlate1d(image, window.factor, axis=0, mode="constant")[rows]
+    out = ndimage.correlate1d(out, window.factor, axis=1, mode="constant")[:, cols]
     if window.scale != 1.0:
         out *= window.scale
     return out
@@ -118,11 +122,14 @@ def _flat_windows(x: MetricInputs, window: _Window, name: str) -> tuple[np.ndarr
         candidates = np.flatnonzero(np.abs(variance) < 1e-12 * second)
         if candidates.size == 0:
             return candidates, np.empty(0)
-        r, c = np.unravel_index(candidates, variance.shape)
-        patches = sliding_window_view(image, (window.size, window.size))[r, c]
-        first = patches[:, :1, :1]
-        flat = np.all(patches == first, axis=(1, 2))
-        return candidates[flat], first[flat, 0, 0]
+        rows, cols = np.unravel_index(candidates, variance.shape)
+        windows = sliding_window_view(image, (window.size, window.size))
+        flat = np.empty(candidates.size, dtype=bool)
+        for start in range(0, candidates.size, 16384):  # bounded memory for large flat areas
+            part = slice(start, start + 16384)
+            patches = windows[rows[part], cols[part]]
+            flat[part] = np.all(patches == patches[:, :1, :1], axis=(1, 2))
+        return candidates[flat], image[rows[flat], cols[flat]]
 
     return x.cached(("flat_windows", window.name, name), compute)
 
@@ -132,8 +139,9 @@ def _fast_moments(x: MetricInputs, window: _Window, name: str) -> tuple[np.ndarr
 
     def compute() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         image = _image(x, name)
-        mu = _filter_valid(image, window)
-        second = _filter_valid(image * image, window)
+        integer_valued = _is_integer_valued(x, name)
+        mu = _filter_valid(image, window, integer_valued)
+        second = _filter_valid(image * image, window, integer_valued)
         return mu, second, second - mu * mu
 
     return x.cached(("fast_moments", window.name, name), compute)
@@ -218,7 +226,8 @@ def _covariance(x: MetricInputs, window: _Window, name1: str, name2: str) -> np.
     name1, name2 = sorted((name1, name2))
 
     def compute() -> np.ndarray:
-        fast = _filter_valid(_image(x, name1) * _image(x, name2), window)
+        integer_valued = _is_integer_valued(x, name1) and _is_integer_valued(x, name2)
+        fast = _filter_valid(_image(x, name1) * _image(x, name2), window, integer_valued)
         product = _patched(x, window, fast, ("cross", name1, name2))
         mu1 = _moments(x, window, name1)[0]
         mu2 = _moments(x, window, name2)[0]
