@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	@data="$${FUSIONBENCH_DATA:-}"; \
 	if [ -z "$$data" ] && [ -d ../shared/datasets ]; then data="$$(cd ../shared/datasets && pwd)"; fi; \
-	FUSIONBENCH_DATA="$$data" $(BIN)/fusionbench run
+	FUSIONBENCH_DATA="$$data" $(BIN)/fusionbench run --workers auto
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

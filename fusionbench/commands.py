@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -24,6 +25,15 @@ def _split(text: str | None) -> list[str] | None:
 
 
 # ---------------------------------------------------------------- run
+
+
+def _workers(text: str) -> int:
+    if text == "auto":
+        return os.cpu_count() or 1
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {text!r}") from None
 
 
 def default_dataset(data_dir: str | None) -> str:
@@ -227,7 +237,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--methods", help="comma-separated, e.g. ufa,dwt,gff or dwt[levels=3] or GFF-authors=precomputed[folder=...] (default: ufa,dwt,gff that exist)")
     p.add_argument("--metrics", default="seven", help="'seven' (UFA-Fuse paper), 'all', or names, e.g. Qabf,VIFF (default: seven)")
     p.add_argument("--out", help="output folder (default: results/<dataset>)")
-    p.add_argument("--workers", type=int, default=1, help="processes (local) or Dask workers (default 1)")
+    p.add_argument("--workers", type=_workers, default=1, help="processes (local) or Dask workers: a number or 'auto' (= CPU cores); default 1")
     p.add_argument("--executor", choices=("local", "dask"), default="local")
     p.add_argument("--scheduler", help="address of a running Dask scheduler (with --executor dask)")
     p.add_argument("--device", default="cpu", help="device for methods with a device parameter: cpu, cuda, cuda:1 (default cpu)")
