@@ -281,8 +281,9 @@ def _check_convention(convention: str | None) -> None:
 def make_tasks(dataset: DatasetPairs, specs: Sequence[MethodSpec], metrics: Sequence[Metric], convention: str | None, cache_dir: Path) -> list[Task]:
     """One task per (method, pair), method-major, with the cache keys of its image and scores.
 
-    The sources are hashed here (sha256 of the file bytes); where the descriptor gives a
-    sha256 and the file differs, :class:`DatasetError` names the file.
+    The sources (and any per-pair file a method reads, see :func:`_per_pair_files`) are
+    hashed here (sha256 of the file bytes); where the descriptor gives a sha256 and the file
+    differs, :class:`DatasetError` names the file.
     """
     hashes = {}
     for pair in dataset.pairs:
@@ -303,10 +304,20 @@ def make_tasks(dataset: DatasetPairs, specs: Sequence[MethodSpec], metrics: Sequ
         uses_device = str(spec.params.get("device", "cpu")) != "cpu"
         for pair in dataset.pairs:
             shas, gt_sha = hashes[pair.name]
-            key = fused_key(identity, code, shas)
+            key = fused_key(identity, code, shas + _per_pair_files(method, pair.name))
             scores = tuple(score_key(key, m.name, versions[m.name], convention, gt_sha) for m in metrics)
             tasks.append(Task(dataset.name, pair, spec, key, tuple(m.name for m in metrics), scores, convention, str(cache_dir), uses_device))
     return tasks
+
+
+def _per_pair_files(method: Any, pair_name: str) -> tuple[str, ...]:
+    """The sha256 of a file the method reads for this pair (``precomputed`` declares it with
+    ``path_for``), so that replacing that file invalidates the cached result."""
+    path_for = getattr(method, "path_for", None)
+    if path_for is None:
+        return ()
+    path = Path(path_for(pair_name))
+    return (file_sha256(path) if path.is_file() else f"missing:{path}",)
 
 
 def run_task(task: Task, compute: bool = True) -> TaskResult | None:

@@ -106,6 +106,23 @@ def test_changing_a_parameter_changes_the_cache_key(cache_dir):
     assert first.task_results[0].fused_path != second.task_results[0].fused_path
 
 
+def test_replacing_a_precomputed_image_invalidates_its_cache_entry(cache_dir, tmp_path):
+    from PIL import Image
+
+    pair = run("synthetic", "average", metrics="AVG", cache_dir=cache_dir, limit=1, quiet=True).dataset.pairs[0]
+    folder = tmp_path / "published"
+    folder.mkdir()
+    image = np.asarray(Image.open(pair.gt))
+    Image.fromarray(image).save(folder / f"{pair.name}.png")
+    spec = f"authors=precomputed[folder={folder}]"
+    first = _run(cache_dir, methods=spec, limit=1)
+    assert _run(cache_dir, methods=spec, limit=1).task_results[0].computed is False
+    Image.fromarray(image // 2).save(folder / f"{pair.name}.png")
+    second = _run(cache_dir, methods=spec, limit=1)
+    assert second.task_results[0].computed
+    assert second.frame.loc[0, "value"] != first.frame.loc[0, "value"]
+
+
 # ---------------------------------------------------------------- failures
 
 
