@@ -239,12 +239,13 @@ def open_dataset(
     """The pairs of a built-in dataset (by name) or of a folder of pairs (by path).
 
     A name is looked up under the data root (:func:`fusionbench.paths.data_root`);
-    ``synthetic`` is generated under the cache root on first use. Anything that is an
-    existing folder (or looks like a path) is scanned with :func:`scan_folder`. Raises
+    ``synthetic`` is generated under the cache root on first use. Anything else that is an
+    existing folder (or looks like a path) is scanned with :func:`scan_folder`; a dataset
+    name wins over a folder of the same name (write ``./lytro`` for the folder). Raises
     :class:`DatasetError` naming the missing files and the fix.
     """
     text = os.fspath(dataset)
-    if Path(text).expanduser().is_dir() or os.sep in text or text.startswith("."):
+    if text not in list_datasets() and (Path(text).expanduser().is_dir() or os.sep in text or text.startswith(".")):
         return scan_folder(Path(text).expanduser(), roles=roles)
     descriptor = get_dataset(text)
     if descriptor.generated:
