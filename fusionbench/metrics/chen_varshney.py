@@ -29,7 +29,8 @@ from functools import lru_cache
 import numpy as np
 import scipy.fft
 
-from ._matlab import blocks, freqspace, matlab_round
+from ._matlab import blocks, freqspace
+from .information import normalize_to_256_levels
 from .inputs import MetricInputs
 from .registry import register_metric
 
@@ -37,17 +38,6 @@ __all__ = ["qcv", "csf_mannos_sakrison"]
 
 _BLOCK = 16
 _ALPHA = 5  # exponent of the saliency, "alpha = 5" in metricChen.m
-
-
-def _rescale_256(image: np.ndarray) -> np.ndarray | None:
-    """``normalize1.m``; ``None`` for a constant non-zero image (the reference's NaNs)."""
-    hi = float(image.max())
-    lo = float(image.min())
-    if hi == 0 and lo == 0:
-        return image
-    if hi == lo:
-        return None
-    return matlab_round((image - lo) / (hi - lo) * 255.0)
 
 
 def _sobel_magnitude(image: np.ndarray) -> np.ndarray:
@@ -99,7 +89,11 @@ def qcv(x: MetricInputs) -> float:
     Lower is better; 0 when the fused image equals both (rescaled) sources. NaN when an image
     is constant and non-zero (as the reference) or when both sources are all zero. H. Chen, P. K.
     Varshney, Information Fusion 8 (2007) 193-207."""
-    rescaled = [_rescale_256(x.image(role)) for role in ("a", "b", "fused")]
+    # Shared with MI and NCIE, which rescale the same way (normalize1.m).
+    rescaled = [
+        x.cached(("normalize1", role), lambda role=role: normalize_to_256_levels(x.image(role)))
+        for role in ("a", "b", "fused")
+    ]
     if any(image is None for image in rescaled):
         return float("nan")
     a, b, fused = rescaled
