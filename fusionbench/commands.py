@@ -66,27 +66,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet and (args.dataset is None or args.methods is None):
         print(f"dataset: {dataset}{' (default)' if args.dataset is None else ''}; methods: {methods}{' (default)' if args.methods is None else ''}")
     out = Path(args.out) if args.out else Path("results") / Path(str(dataset).rstrip("/\\")).name
-    figure_pairs: int | list[str] = _split(args.figure_pairs) or 3
-    result = run(
-        dataset,
-        methods,
-        metrics=args.metrics,
-        out=out,
-        data_dir=args.data_dir,
-        cache_dir=args.cache_dir,
-        use_cache=not args.no_cache,
-        pairs=_split(args.pairs),
-        limit=args.limit,
-        workers=args.workers,
-        executor=args.executor,
-        scheduler=args.scheduler,
-        device=args.device,
-        convention=args.convention,
-        quiet=args.quiet,
-        figure_pairs=figure_pairs,
-        save_fused=args.save_fused,
-        roles=_split(args.roles),
-    )
+    try:
+        result = run(
+            dataset,
+            methods,
+            metrics=args.metrics,
+            out=out,
+            data_dir=args.data_dir,
+            cache_dir=args.cache_dir,
+            use_cache=not args.no_cache,
+            pairs=_split(args.pairs),
+            limit=args.limit,
+            workers=args.workers,
+            executor=args.executor,
+            scheduler=args.scheduler,
+            device=args.device,
+            convention=args.convention,
+            quiet=args.quiet,
+            figure_pairs=_split(args.figure_pairs) or 3,
+            save_fused=args.save_fused,
+            roles=_split(args.roles),
+        )
+    except KeyboardInterrupt:
+        print("interrupted: finished tasks are cached; run the same command again to resume", file=sys.stderr)
+        return 130
     if not args.quiet:
         summary = summarise(result.frame, [s.label for s in result.methods], result.metrics)
         wide = summary.pivot(index="method", columns="metric", values="mean").reindex([s.label for s in result.methods])
