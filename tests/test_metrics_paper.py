@@ -220,3 +220,26 @@ def test_registration() -> None:
         assert get_metric(alias).name == name
     assert get_metric("Qm").range == (0.0, 3.0)
     assert set(fusionbench.metrics.METRIC_SETS["seven"]) <= set(fusionbench.list_metrics())
+
+
+def _qabf_in_child(images: tuple[np.ndarray, np.ndarray, np.ndarray], queue) -> None:
+    queue.put(qabf(*images))
+
+
+@pytest.mark.skipif("fork" not in __import__("multiprocessing").get_all_start_methods(), reason="no fork")
+def test_thread_pool_survives_fork() -> None:
+    """A process forked after the per-pixel thread pool started must get its own pool
+    (the parent's threads do not exist in the child: reusing the pool would hang)."""
+    import multiprocessing
+
+    images = _triple(8, (200, 230))  # several row blocks, so the pool is used
+    expected = qabf(*images)
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_qabf_in_child, args=(images, queue))
+    child.start()
+    child.join(60)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("metric computation hung in a forked child")
+    assert queue.get(timeout=5) == expected

@@ -1,8 +1,16 @@
-"""Intermediates that several metric modules use, computed once per :class:`MetricInputs`.
+"""Intermediates that several metric modules use, computed once per :class:`MetricInputs`,
+and the two speed devices of the metrics.
 
-Cached values are keyed by what they are, so a metric that needs e.g. the Sobel responses
-of the fused image gets the ones another metric already computed. Also holds
-:func:`correlate_separable`, the fast exact filter behind the window statistics.
+* Cached values (:func:`sobel_filter2`, :func:`normalize1`) are keyed by what they are, so a
+  metric that needs e.g. the Sobel responses of the fused image gets the ones another metric
+  already computed.
+* :func:`correlate_separable`: exact direct-sum filtering with a separable kernel as banded
+  matrix products (BLAS), the filter behind the local window statistics.
+* :func:`map_row_blocks`: per-pixel stages run on blocks of rows in a small thread pool
+  (numpy releases the GIL inside its loops, and ~32k-pixel blocks keep a stage's temporaries
+  in cache). Results come back in block order, so values do not depend on the threads. The
+  pool has ``min(4, cpu_count)`` threads; set ``FUSIONBENCH_METRIC_THREADS=1`` (read at import)
+  to run in the calling thread only, e.g. when many processes evaluate metrics at once.
 """
 
 from __future__ import annotations
@@ -16,37 +24,56 @@ import numpy as np
 from ._matlab import matlab_round
 from .inputs import MetricInputs
 
-__all__ = ["correlate_separable", "sobel_filter2", "normalize1", "map_row_blocks"]
+__all__ = ["correlate_separable", "sobel_filter2", "normalize1", "map_row_blocks", "parallel_map", "thread_count"]
 
 T = TypeVar("T")
 
-# Per-pixel stages run on blocks of rows, in a small thread pool: numpy releases the GIL
-# inside its loops, and blocks of ~32k pixels (per image plane) keep the many temporaries of a
-# stage in cache.
-_THREADS = max(1, min(4, os.cpu_count() or 1))
+_THREADS = max(1, int(os.environ.get("FUSIONBENCH_METRIC_THREADS", 0)) or min(4, os.cpu_count() or 1))
 _PIXELS_PER_BLOCK = 32768
 _pool: ThreadPoolExecutor | None = None
+
+
+def _forget_pool_after_fork() -> None:
+    # A forked child has none of the parent's pool threads: give it a pool of its own.
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
+def thread_count() -> int:
+    """Threads the metrics use (also passed to ``scipy.fft`` as ``workers``)."""
+    return _THREADS
+
+
+def parallel_map(function: Callable[..., T], items: list) -> list[T]:
+    """``[function(item) for item in items]``, the items processed in the pool's threads
+    (with the caller's numpy error settings, which are per thread); results in item order."""
+    global _pool
+    if len(items) <= 1 or _THREADS == 1:
+        return [function(item) for item in items]
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="fusionbench-metrics")
+    error_settings = np.geterr()
+
+    def run(item) -> T:
+        with np.errstate(**error_settings):
+            return function(item)
+
+    return list(_pool.map(run, items))
 
 
 def map_row_blocks(function: Callable[..., T], *arrays: np.ndarray) -> list[T]:
     """``[function(*(a[..., rows, :] for a in arrays)) for rows in blocks]``: the arrays
     (same number of rows, axis -2) cut into blocks of whole rows, the blocks processed in
     threads, results in block order (so reductions over them are deterministic)."""
-    global _pool
     rows, cols = arrays[0].shape[-2:]
     step = max(1, _PIXELS_PER_BLOCK // max(1, cols))
     blocks = [slice(start, min(start + step, rows)) for start in range(0, rows, step)]
-    if len(blocks) == 1 or _THREADS == 1:
-        return [function(*(a[..., block, :] for a in arrays)) for block in blocks]
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="fusionbench-metrics")
-    error_settings = np.geterr()  # numpy's error state is per thread: pass the caller's on
+    return parallel_map(lambda block: function(*(a[..., block, :] for a in arrays)), blocks)
 
-    def run(block: slice) -> T:
-        with np.errstate(**error_settings):
-            return function(*(a[..., block, :] for a in arrays))
-
-    return list(_pool.map(run, blocks))
 
 # Outputs per block in correlate_separable (the Toeplitz block is 16 x (16 + n - 1)):
 # measured fastest for kernels of 3 to 31 taps on 520 x 520 images.
@@ -62,28 +89,39 @@ def _toeplitz_block(kernel: np.ndarray, outputs: int, step: int) -> np.ndarray:
     return block
 
 
-def _correlate_rows_transposed(rows: np.ndarray, kernel: np.ndarray, step: int) -> np.ndarray:
-    """'valid' 1-D correlation of each row of the 2-D ``rows`` (R x W), keeping every
-    ``step``-th output, returned transposed: ``out[j, r]`` is output j of row r.
+# BLAS runs a product of at most this many multiply-adds in the calling thread; the filter
+# keeps its products this small and spreads them over the pool itself.
+_SINGLE_THREAD_GEMM = 262144
 
-    Computed as (Toeplitz block) @ (row slice)^T per block of outputs: matrix products with
-    a long inner dimension, which BLAS runs much faster than the untransposed form, and the
-    second pass then reads the transposed result along its rows again.
+
+def _correlate_rows_transposed(rows: np.ndarray, block: np.ndarray, n: int, step: int, out: np.ndarray) -> None:
+    """'valid' 1-D correlation of each row of the 2-D ``rows`` (R x W) with the kernel of
+    length ``n`` whose Toeplitz block is ``block``, keeping every ``step``-th output, written
+    transposed: ``out[j, r]`` is output j of row r.
+
+    Computed as (Toeplitz block) @ (row slice)^T per block of outputs: products with a long
+    inner dimension, which BLAS runs much faster than the untransposed form, and the second
+    pass then reads the transposed result along its rows again.
     """
-    n_rows, width = rows.shape
-    n = kernel.size
-    n_out = (width - n) // step + 1
-    out = np.empty((max(n_out, 0), n_rows))
-    if n_out <= 0:
-        return out
-    block = _toeplitz_block(kernel, min(_BLOCK, n_out), step)
+    n_out = out.shape[0]
     b = block.shape[0]
     for start in range(0, n_out, b):
         count = min(b, n_out - start)
         first = step * start
         span = step * (count - 1) + n
         np.matmul(block[:count, :span], rows[:, first : first + span].T, out=out[start : start + count])
-    return out
+
+
+def _correlate_pass(rows: np.ndarray, kernel: np.ndarray, step: int, out: np.ndarray) -> list:
+    """Tasks (for :func:`parallel_map`) computing :func:`_correlate_rows_transposed` of
+    ``rows`` into ``out`` in chunks of rows small enough for single-threaded BLAS."""
+    n = kernel.size
+    block = _toeplitz_block(kernel, min(_BLOCK, out.shape[0]), step)
+    chunk = max(64, _SINGLE_THREAD_GEMM // block.size)
+    return [
+        lambda lo=lo: _correlate_rows_transposed(rows[lo : lo + chunk], block, n, step, out[:, lo : lo + chunk])
+        for lo in range(0, rows.shape[0], chunk)
+    ]
 
 
 def correlate_separable(
@@ -102,16 +140,23 @@ def correlate_separable(
     planes = int(np.prod(lead, dtype=np.int64))
     row_kernel = np.asarray(row_kernel, dtype=np.float64)
     column_kernel = np.asarray(column_kernel, dtype=np.float64)
-    # Pass 1 along rows, all images at once: (W_out, planes * H).
-    along_rows = _correlate_rows_transposed(images.reshape(planes * height, width), row_kernel, step)
-    w_out = along_rows.shape[0]
-    along_rows = along_rows.reshape(w_out, planes, height)
-    # Pass 2 along columns, per image: the transposed result is back in (H_out, W_out) order.
+    w_out = max((width - row_kernel.size) // step + 1, 0)
     h_out = max((height - column_kernel.size) // step + 1, 0)
     out = np.empty((planes, h_out, w_out))
-    if h_out and w_out:
-        for plane in range(planes):
-            out[plane] = _correlate_rows_transposed(along_rows[:, plane, :], column_kernel, step)
+    if planes == 0 or h_out == 0 or w_out == 0:
+        return out.reshape(*lead, h_out, w_out)
+    # Pass 1 along rows, all images at once, transposed: (W_out, planes * H).
+    along_rows = np.empty((w_out, planes * height))
+    tasks = _correlate_pass(images.reshape(planes * height, width), row_kernel, step, along_rows)
+    parallel_map(lambda task: task(), tasks)
+    # Pass 2 along columns, per image: transposed again, so back in (H_out, W_out) order.
+    along_rows = along_rows.reshape(w_out, planes, height)
+    tasks = [
+        task
+        for plane in range(planes)
+        for task in _correlate_pass(along_rows[:, plane, :], column_kernel, step, out[plane])
+    ]
+    parallel_map(lambda task: task(), tasks)
     return out.reshape(*lead, h_out, w_out)
 
 

@@ -7,11 +7,13 @@ and Vision Computing 27(10):1421-1432, 2009. Reference code: ``metricChenBlum.m`
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import scipy.fft
 
 from ._matlab import freqspace
-from ._shared import correlate_separable, map_row_blocks, normalize1
+from ._shared import correlate_separable, map_row_blocks, normalize1, thread_count
 from .inputs import MetricInputs
 from .registry import register_metric
 
@@ -21,13 +23,15 @@ __all__ = ["qc"]
 _F0, _F1, _A = 15.3870, 1.3456, 0.7622
 _CSF_SCALE = 30.0  # frequencies scaled by rows / 30 and columns / 30
 # Local contrast: Gaussians sigma 2 and 4 on a 31 x 31 grid (not normalised to sum 1);
-# masking C^p / (h C^q + Z) with k = h = 1.
+# masking k C^p / (h C^q + Z) with k = h = 1, p = 3, q = 2 (written out in _mask).
 _SIGMA_NUM, _SIGMA_DEN, _HALF_WIDTH = 2.0, 4.0, 15
-_P, _Q, _Z = 3, 2, 0.0001
+_Z = 0.0001
 
 
+@lru_cache(maxsize=8)
 def csf_response(shape: tuple[int, int]) -> np.ndarray:
-    """The reference's CSF ``Sd`` on the ``rfft2`` grid of an image of ``shape``.
+    """The reference's CSF ``Sd`` on the ``rfft2`` grid of an image of ``shape`` (read-only,
+    memoised per shape).
 
     ``[u, v] = freqspace(shape, 'meshgrid')`` scaled by cols/30 and rows/30,
     ``Sd = exp(-(r/f0)^2) - a exp(-(r/f1)^2)``, moved from the centred (``fftshift``) layout
@@ -38,7 +42,9 @@ def csf_response(shape: tuple[int, int]) -> np.ndarray:
     u = np.fft.ifftshift(f_cols * (cols / _CSF_SCALE))[: cols // 2 + 1]
     v = np.fft.ifftshift(f_rows * (rows / _CSF_SCALE))
     r = np.sqrt(u[np.newaxis, :] ** 2 + v[:, np.newaxis] ** 2)
-    return np.exp(-((r / _F0) ** 2)) - _A * np.exp(-((r / _F1) ** 2))
+    response = np.exp(-((r / _F0) ** 2)) - _A * np.exp(-((r / _F1) ** 2))
+    response.flags.writeable = False
+    return response
 
 
 def _gaussian_factor(sigma: float) -> tuple[np.ndarray, float]:
@@ -83,9 +89,9 @@ def _block_quality(numerator: np.ndarray, denominator: np.ndarray) -> tuple[floa
 def qc_value(a: np.ndarray, b: np.ndarray, fused: np.ndarray) -> float:
     """Chen-Blum Q of gray float64 images (already ``normalize1``-ed; see :func:`qc`)."""
     shape = fused.shape
-    spectra = scipy.fft.rfft2(np.stack([a, b, fused]), workers=-1)
+    spectra = scipy.fft.rfft2(np.stack([a, b, fused]), workers=thread_count())
     spectra *= csf_response(shape)
-    filtered = scipy.fft.irfft2(spectra, s=shape, workers=-1)
+    filtered = scipy.fft.irfft2(spectra, s=shape, workers=thread_count())
     # filter2(G, I, 'same') with zero padding = 'valid' filtering of the zero-padded image.
     pad = _HALF_WIDTH
     padded = np.zeros((3, shape[0] + 2 * pad, shape[1] + 2 * pad))
