@@ -95,7 +95,7 @@ class DenseSiftFusion(FusionMethod):
         rows, cols = np.nonzero(undecided)
         if rows.size == 0:
             return decision
-        activity_a, activity_b = _window_sf_energy(gray_a, r), _window_sf_energy(gray_b, r)
+        sf_energy_a, sf_energy_b = _window_sf_energy(gray_a, r), _window_sf_energy(gray_b, r)
         if self.matching:
             match_ab, match_ba = _match_descriptors(sift_a, sift_b, rows, cols, r)
             h, w = decision.shape
@@ -104,14 +104,14 @@ class DenseSiftFusion(FusionMethod):
                 valid &= (my >= r) & (my < h - r) & (mx >= r) & (mx < w - r)
             rows, cols = rows[valid], cols[valid]
             (ab_y, ab_x), (ba_y, ba_x) = ((m[0][valid], m[1][valid]) for m in (match_ab, match_ba))
-            sf_a, sf_b = activity_a[rows, cols], activity_b[rows, cols]
-            sf_b_at_match, sf_a_at_match = activity_b[ab_y, ab_x], activity_a[ba_y, ba_x]
+            sf_a, sf_b = sf_energy_a[rows, cols], sf_energy_b[rows, cols]
+            sf_b_at_match, sf_a_at_match = sf_energy_b[ab_y, ab_x], sf_energy_a[ba_y, ba_x]
             take_a = (sf_a > sf_b_at_match) & (sf_b < sf_a_at_match)
             take_b = (sf_a < sf_b_at_match) & (sf_b > sf_a_at_match)
             decision[rows[take_a], cols[take_a]] = 1.0
             decision[rows[take_b], cols[take_b]] = 0.0
         else:
-            decision[rows, cols] = (activity_a[rows, cols] > activity_b[rows, cols]).astype(np.float64)
+            decision[rows, cols] = (sf_energy_a[rows, cols] > sf_energy_b[rows, cols]).astype(np.float64)
         return decision
 
 

@@ -258,7 +258,8 @@ def _solve_alpha(image, known, values, epsilon: float) -> np.ndarray:
     alpha = values.ravel().astype(np.float64)
     if coupled.size:
         system = (laplacian[coupled][:, coupled] + sparse.diags(weights[coupled])).tocsc()
-        solver = splu(system, permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True})
+        # Symmetric positive definite: symmetric ordering, diagonal pivots.
+        solver = splu(system, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0, options={"SymmetricMode": True})
         alpha[coupled] = solver.solve(weights[coupled] * alpha[coupled])
     return np.clip(alpha.reshape(h, w), 0.0, 1.0)
 

@@ -188,7 +188,9 @@ def _dsift_map_transcribed(gray_a, gray_b, scale, blocksize, area, r=3):
 
     def sf(img, y, x):
         block = img[y - r : y + r + 1, x - r : x + r + 1]
-        return np.sqrt(((block[1:] - block[:-1]) ** 2).sum() / block.size + ((block[:, 1:] - block[:, :-1]) ** 2).sum() / block.size)
+        rows = ((block[1:] - block[:-1]) ** 2).sum() / block.size
+        cols = ((block[:, 1:] - block[:, :-1]) ** 2).sum() / block.size
+        return np.sqrt(rows + cols)
 
     refined = fusion.copy()
     for j in range(r, h - r):
@@ -380,7 +382,9 @@ VALIDATION = [("dsift", "DSIFT", 48.0), ("mwgf", "MWGF", 47.0), ("imf", "IFM", 4
 
 @pytest.mark.needs_data
 @pytest.mark.parametrize("name,reference,bound", VALIDATION, ids=[v[0] for v in VALIDATION])
-def test_reproduces_the_authors_outputs(name: str, reference: str, bound: float, data_dir: Path, reference_results_dir: Path) -> None:
+def test_reproduces_the_authors_outputs(
+    name: str, reference: str, bound: float, data_dir: Path, reference_results_dir: Path
+) -> None:
     from fusionbench.validation import compare_with_reference
 
     rows = compare_with_reference(
