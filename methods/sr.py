@@ -231,7 +231,7 @@ class SparseRepresentationFusion(FusionMethod):
 
 def _separable_correlations(patches: np.ndarray, atoms_1d: np.ndarray) -> np.ndarray:
     """``patches @ kron(A, A)`` for ``(P, s*s)`` row-major patches and ``A`` (s, k): each
-    patch ``X`` gives ``A^T X A``, about ``k / s`` times cheaper than the full product."""
+    patch ``X`` gives ``A^T X A``, ``s k / (s + k)`` times (5x for 8, 16) fewer products."""
     count, size = patches.shape[0], atoms_1d.shape[0]
     k = atoms_1d.shape[1]
     right = (patches.reshape(count * size, size) @ atoms_1d).reshape(count, size, k)  # X A
