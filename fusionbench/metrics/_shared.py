@@ -89,11 +89,6 @@ def _toeplitz_block(kernel: np.ndarray, outputs: int, step: int) -> np.ndarray:
     return block
 
 
-# BLAS runs a product of at most this many multiply-adds in the calling thread; the filter
-# keeps its products this small and spreads them over the pool itself.
-_SINGLE_THREAD_GEMM = 262144
-
-
 def _correlate_rows_transposed(rows: np.ndarray, block: np.ndarray, n: int, step: int, out: np.ndarray) -> None:
     """'valid' 1-D correlation of each row of the 2-D ``rows`` (R x W) with the kernel of
     length ``n`` whose Toeplitz block is ``block``, keeping every ``step``-th output, written
@@ -101,7 +96,9 @@ def _correlate_rows_transposed(rows: np.ndarray, block: np.ndarray, n: int, step
 
     Computed as (Toeplitz block) @ (row slice)^T per block of outputs: products with a long
     inner dimension, which BLAS runs much faster than the untransposed form, and the second
-    pass then reads the transposed result along its rows again.
+    pass then reads the transposed result along its rows again. For one image (R of a few
+    hundred) each product stays below OpenBLAS's threading threshold, so it runs in the
+    calling thread and the images can be spread over the pool.
     """
     n_out = out.shape[0]
     b = block.shape[0]
@@ -110,18 +107,6 @@ def _correlate_rows_transposed(rows: np.ndarray, block: np.ndarray, n: int, step
         first = step * start
         span = step * (count - 1) + n
         np.matmul(block[:count, :span], rows[:, first : first + span].T, out=out[start : start + count])
-
-
-def _correlate_pass(rows: np.ndarray, kernel: np.ndarray, step: int, out: np.ndarray) -> list:
-    """Tasks (for :func:`parallel_map`) computing :func:`_correlate_rows_transposed` of
-    ``rows`` into ``out`` in chunks of rows small enough for single-threaded BLAS."""
-    n = kernel.size
-    block = _toeplitz_block(kernel, min(_BLOCK, out.shape[0]), step)
-    chunk = max(64, _SINGLE_THREAD_GEMM // block.size)
-    return [
-        lambda lo=lo: _correlate_rows_transposed(rows[lo : lo + chunk], block, n, step, out[:, lo : lo + chunk])
-        for lo in range(0, rows.shape[0], chunk)
-    ]
 
 
 def correlate_separable(
@@ -133,30 +118,28 @@ def correlate_separable(
 
     Direct summation, done as small banded (Toeplitz) matrix products: exact up to the
     rounding of a direct 1-D then 1-D sum (~1e-16 relative), unlike FFT filtering, and
-    faster than it for kernels up to a few dozen taps.
+    faster than it for kernels up to a few dozen taps. Images are filtered in parallel.
     """
     images = np.asarray(images, dtype=np.float64)
     *lead, height, width = images.shape
-    planes = int(np.prod(lead, dtype=np.int64))
+    planes = images.reshape(-1, height, width)
     row_kernel = np.asarray(row_kernel, dtype=np.float64)
     column_kernel = np.asarray(column_kernel, dtype=np.float64)
     w_out = max((width - row_kernel.size) // step + 1, 0)
     h_out = max((height - column_kernel.size) // step + 1, 0)
-    out = np.empty((planes, h_out, w_out))
-    if planes == 0 or h_out == 0 or w_out == 0:
+    out = np.empty((planes.shape[0], h_out, w_out))
+    if out.size == 0:
         return out.reshape(*lead, h_out, w_out)
-    # Pass 1 along rows, all images at once, transposed: (W_out, planes * H).
-    along_rows = np.empty((w_out, planes * height))
-    tasks = _correlate_pass(images.reshape(planes * height, width), row_kernel, step, along_rows)
-    parallel_map(lambda task: task(), tasks)
-    # Pass 2 along columns, per image: transposed again, so back in (H_out, W_out) order.
-    along_rows = along_rows.reshape(w_out, planes, height)
-    tasks = [
-        task
-        for plane in range(planes)
-        for task in _correlate_pass(along_rows[:, plane, :], column_kernel, step, out[plane])
-    ]
-    parallel_map(lambda task: task(), tasks)
+    row_block = _toeplitz_block(row_kernel, min(_BLOCK, w_out), step)
+    column_block = _toeplitz_block(column_kernel, min(_BLOCK, h_out), step)
+
+    def filter_plane(index: int) -> None:
+        # Along rows into (W_out, H), then along its rows again: back in (H_out, W_out) order.
+        along_rows = np.empty((w_out, height))
+        _correlate_rows_transposed(planes[index], row_block, row_kernel.size, step, along_rows)
+        _correlate_rows_transposed(along_rows, column_block, column_kernel.size, step, out[index])
+
+    parallel_map(filter_plane, list(range(planes.shape[0])))
     return out.reshape(*lead, h_out, w_out)
 
 

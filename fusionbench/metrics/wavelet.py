@@ -66,34 +66,36 @@ def _edge_preservation(source: np.ndarray, fused: np.ndarray) -> np.ndarray:
     return np.exp(out, out=out)
 
 
-def _level_sums(h: np.ndarray, v: np.ndarray, d: np.ndarray) -> tuple[float, float]:
-    """sum(EP_A W_A + EP_B W_B) and sum(W_A + W_B) over a block of one level's bands, each
-    band a stack (A, B, F)."""
+def _level_sums(*bands: np.ndarray) -> tuple[np.float64, np.float64]:
+    """sum(EP_A W_A + EP_B W_B) and sum(W_A + W_B) over a block of one level's bands, given
+    as H, V, D of A, then of B, then of F."""
+    h_f, v_f, d_f = bands[6:9]
     sums = []
-    for source in (0, 1):
-        weight = h[source] * h[source]
-        weight += v[source] * v[source]
-        weight += d[source] * d[source]
-        edge = _edge_preservation(h[source], h[2])
-        edge += _edge_preservation(v[source], v[2])
-        edge += _edge_preservation(d[source], d[2])
+    for h, v, d in (bands[0:3], bands[3:6]):
+        weight = h * h
+        weight += v * v
+        weight += d * d
+        edge = _edge_preservation(h, h_f)
+        edge += _edge_preservation(v, v_f)
+        edge += _edge_preservation(d, d_f)
         edge *= weight
         sums.append((edge, weight))
     (ep_a, w_a), (ep_b, w_b) = sums
     ep_a += ep_b
     w_a += w_b
-    return float(np.sum(ep_a)), float(np.sum(w_a))
+    return np.sum(ep_a), np.sum(w_a)
 
 
 def qm_value(a: np.ndarray, b: np.ndarray, fused: np.ndarray) -> float:
     """Qm of gray float64 images (see :func:`qm`)."""
     if min(fused.shape) < 2**_LEVELS:
         return float("nan")
+    pyramids = [haar_pyramid(image, _LEVELS) for image in (a, b, fused)]
     result = 1.0
-    for bands, exponent in zip(haar_pyramid(np.stack([a, b, fused]), _LEVELS), _LEVEL_EXPONENTS):
-        parts = map_row_blocks(_level_sums, *bands)
+    for level, exponent in enumerate(_LEVEL_EXPONENTS):
+        parts = map_row_blocks(_level_sums, *(band for pyramid in pyramids for band in pyramid[level]))
         # numpy division: sources without detail give 0 / 0 = NaN, as in the reference.
-        level_q = np.float64(sum(p[0] for p in parts)) / np.float64(sum(p[1] for p in parts))
+        level_q = sum(p[0] for p in parts) / sum(p[1] for p in parts)
         result *= level_q**exponent
     return float(result)
 
