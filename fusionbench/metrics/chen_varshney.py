@@ -30,6 +30,7 @@ import numpy as np
 import scipy.fft
 
 from ._matlab import blocks, freqspace
+from ._shared import parallel_map, thread_count
 from .information import normalize_to_256_levels
 from .inputs import MetricInputs
 from .registry import register_metric
@@ -66,12 +67,20 @@ def csf_mannos_sakrison(shape: tuple[int, int]) -> np.ndarray:
     return csf
 
 
-def _filtered_block_power(difference: np.ndarray, csf: np.ndarray) -> np.ndarray:
-    """Per block, the mean of the squared CSF-filtered difference (real part of
-    ``ifft2(fft2(d) .* csf)``; the filter is real and symmetric, so a real transform suffices)."""
-    half = csf[:, : difference.shape[1] // 2 + 1]
-    filtered = scipy.fft.irfft2(scipy.fft.rfft2(difference) * half, s=difference.shape)
-    return np.sum(blocks(filtered * filtered, _BLOCK), axis=(1, 3)) / (_BLOCK * _BLOCK)
+def _block_saliency(image: np.ndarray) -> np.ndarray:
+    """Per block, the sum of the Sobel gradient magnitude to the power alpha."""
+    return np.sum(blocks(_sobel_magnitude(image) ** _ALPHA, _BLOCK), axis=(1, 3))
+
+
+def _filtered_block_power(differences: np.ndarray, csf: np.ndarray) -> np.ndarray:
+    """Per image of the stack and block, the mean of the squared CSF-filtered difference (real
+    part of ``ifft2(fft2(d) .* csf)``; the filter is real and symmetric, so real transforms
+    suffice)."""
+    shape = differences.shape[-2:]
+    half = csf[:, : shape[1] // 2 + 1]
+    spectra = scipy.fft.rfft2(differences, workers=thread_count())
+    filtered = scipy.fft.irfft2(spectra * half, s=shape, workers=thread_count())
+    return np.stack([np.sum(blocks(f * f, _BLOCK), axis=(1, 3)) for f in filtered]) / (_BLOCK * _BLOCK)
 
 
 @register_metric(
@@ -98,8 +107,6 @@ def qcv(x: MetricInputs) -> float:
         return float("nan")
     a, b, fused = rescaled
     csf = csf_mannos_sakrison(a.shape)
-    saliency_a = np.sum(blocks(_sobel_magnitude(a) ** _ALPHA, _BLOCK), axis=(1, 3))
-    saliency_b = np.sum(blocks(_sobel_magnitude(b) ** _ALPHA, _BLOCK), axis=(1, 3))
-    power_a = _filtered_block_power(a - fused, csf)
-    power_b = _filtered_block_power(b - fused, csf)
+    saliency_a, saliency_b = parallel_map(_block_saliency, [a, b])
+    power_a, power_b = _filtered_block_power(np.stack([a - fused, b - fused]), csf)
     return float(np.sum(saliency_a * power_a + saliency_b * power_b) / np.sum(saliency_a + saliency_b))

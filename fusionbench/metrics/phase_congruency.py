@@ -28,6 +28,7 @@ import scipy.fft
 from scipy import ndimage
 
 from ._matlab import fspecial_gaussian
+from ._shared import parallel_map, thread_count
 from .inputs import MetricInputs
 from .registry import register_metric
 
@@ -156,21 +157,24 @@ def phase_congruency(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     corner strength). A constant image has no filter response: ``pc`` = 0 and ``M``, ``m`` are
     NaN (0/0), as in the reference when its FFT (FFTW) returns exact zeros off zero frequency,
     which it does for most sizes (for some, e.g. 33 x 40, it returns ~1e-13 noise and the
-    reference's maps are then driven by that noise; here the response is always exactly 0). P. Kovesi, "Image features from phase congruency", Videre 1(3)
-    1999; "Phase congruency detects corners and edges", DICTA 2003."""
+    reference's maps are then driven by that noise; here the response is always exactly 0).
+    P. Kovesi, "Image features from phase congruency", Videre 1(3) 1999; "Phase congruency
+    detects corners and edges", DICTA 2003."""
     image = np.asarray(image, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):  # 0/0 -> NaN for constant images
-        return _phase_congruency(image, _filter_bank(image.shape))
+        return _phase_congruency(image, _filter_bank(image.shape), thread_count())
 
 
-def _phase_congruency(image: np.ndarray, bank: _FilterBank) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _phase_congruency(
+    image: np.ndarray, bank: _FilterBank, fft_workers: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if image.min() == image.max():
         # A constant image has no energy off zero frequency; taking the transform's rounding
         # noise there as signal would make M and m depend on the FFT library (FFTW returns
         # exact zeros for most sizes, and the reference then gives NaN).
         spectrum = np.zeros(image.shape, dtype=np.complex128)
     else:
-        spectrum = scipy.fft.fft2(image)
+        spectrum = scipy.fft.fft2(image, workers=fft_workers)
     total_energy = np.zeros(image.shape)
     total_sum_an = np.zeros(image.shape)
     cov_x2 = np.zeros(image.shape)
@@ -178,7 +182,9 @@ def _phase_congruency(image: np.ndarray, bank: _FilterBank) -> tuple[np.ndarray,
     cov_xy = np.zeros(image.shape)
     for o, angle in enumerate(bank.angles):
         # EO{s, o} = ifft2(imagefft .* filter) for the four scales at once.
-        responses = scipy.fft.ifft2(spectrum * bank.filters[o], axes=(-2, -1), overwrite_x=True)
+        responses = scipy.fft.ifft2(
+            spectrum * bank.filters[o], axes=(-2, -1), overwrite_x=True, workers=fft_workers
+        )
         amplitude = np.abs(responses)
         sum_an = amplitude.sum(axis=0)
         max_an = amplitude.max(axis=0)
@@ -257,8 +263,16 @@ def _feature_similarity(
     return float(np.sum(best) / np.sum(mask3))
 
 
-def _phase_congruency_cached(x: MetricInputs, role: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    return x.cached(("phase_congruency", role), lambda: phase_congruency(x.image(role)))
+def _phase_congruencies(x: MetricInputs) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Phase congruency of a, b and fused (cached), the images computed in parallel threads."""
+    roles = ("a", "b", "fused")
+
+    def compute(role: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        image = x.image(role)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _phase_congruency(image, _filter_bank(image.shape), fft_workers=1)
+
+    return x.cached(("phase_congruency", roles), lambda: parallel_map(compute, list(roles)))
 
 
 @register_metric(
@@ -284,9 +298,7 @@ def qp(x: MetricInputs) -> float:
     does not), as the reference. J. Zhao, R. Laganiere, Z. Liu,
     "Performance assessment of combinative pixel-level image fusion based on an absolute feature
     measurement", Int. J. Innovative Computing, Information and Control 3(6A) 2007."""
-    pc1, big1, small1 = _phase_congruency_cached(x, "a")
-    pc2, big2, small2 = _phase_congruency_cached(x, "b")
-    pcf, bigf, smallf = _phase_congruency_cached(x, "fused")
+    (pc1, big1, small1), (pc2, big2, small2), (pcf, bigf, smallf) = _phase_congruencies(x)
     first = pc1 > pc2
     second = ~first
     # Literal mask products (not np.where) keep the reference's NaN propagation.
@@ -294,8 +306,8 @@ def qp(x: MetricInputs) -> float:
     big_max = first * big1 + second * big2
     small_max = first * small1 + second * small2
     masks = (pc1 > _FEATURE_THRESHOLD, pc2 > _FEATURE_THRESHOLD, pc_max > _FEATURE_THRESHOLD)
-    return (
-        _feature_similarity(pc1, pc2, pc_max, pcf, masks)
-        * _feature_similarity(big1, big2, big_max, bigf, masks)
-        * _feature_similarity(small1, small2, small_max, smallf, masks)
+    features = [(pc1, pc2, pc_max, pcf), (big1, big2, big_max, bigf), (small1, small2, small_max, smallf)]
+    similarity_pc, similarity_big, similarity_small = parallel_map(
+        lambda maps: _feature_similarity(*maps, masks), features
     )
+    return similarity_pc * similarity_big * similarity_small

@@ -33,6 +33,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy import ndimage
 
 from ._matlab import filter2_valid_flat, fspecial_gaussian, sum_sum
+from ._shared import parallel_map
 from .inputs import MetricInputs
 from .registry import register_metric
 
@@ -165,7 +166,9 @@ def _is_integer_valued(x: MetricInputs, name: str) -> bool:
 _Patch = tuple[np.ndarray, np.ndarray]  # linear indices into a 'valid' map, values there
 
 
-def _exact_flat_sums(x: MetricInputs, window: _Window, group: tuple[str, ...]) -> dict[tuple[str, ...], _Patch]:
+def _exact_flat_sums(
+    x: MetricInputs, window: _Window, group: tuple[str, ...]
+) -> dict[tuple[str, ...], _Patch]:
     """Octave-exact local sums over the flat windows of a group of images: for each image
     ``("mean", name)`` and ``("second", name)`` (of x and x^2), for each pair
     ``("cross", name1, name2)`` (of x y, where both are flat). Empty when the fast path is
@@ -221,14 +224,34 @@ def _moments(x: MetricInputs, window: _Window, name: str) -> tuple[np.ndarray, n
     return x.cached(("local_moments", window.name, name), compute)
 
 
+def _fast_product(x: MetricInputs, window: _Window, name1: str, name2: str) -> np.ndarray:
+    """Fast local mean of the product of two images (names in sorted order)."""
+
+    def compute() -> np.ndarray:
+        integer_valued = _is_integer_valued(x, name1) and _is_integer_valued(x, name2)
+        return _filter_valid(_image(x, name1) * _image(x, name2), window, integer_valued)
+
+    return x.cached(("fast_product", window.name, name1, name2), compute)
+
+
+def _prefetch(x: MetricInputs, window: _Window, group: tuple[str, ...], pairs: list[tuple[str, str]]) -> None:
+    """Compute the fast local sums of the group's images and of the products of ``pairs`` in
+    the metrics' thread pool (each result is cached as usual; values do not depend on the
+    threads)."""
+    for name in group:  # shared inputs of the jobs, made once in this thread
+        _image(x, name)
+        _is_integer_valued(x, name)
+    jobs = [lambda name=name: _fast_moments(x, window, name) for name in group]
+    jobs += [lambda pair=pair: _fast_product(x, window, *sorted(pair)) for pair in pairs]
+    parallel_map(lambda job: job(), jobs)
+
+
 def _covariance(x: MetricInputs, window: _Window, name1: str, name2: str) -> np.ndarray:
     """Local covariance ``filter2(w, x.*y, 'valid') - mu_x .* mu_y``."""
     name1, name2 = sorted((name1, name2))
 
     def compute() -> np.ndarray:
-        integer_valued = _is_integer_valued(x, name1) and _is_integer_valued(x, name2)
-        fast = _filter_valid(_image(x, name1) * _image(x, name2), window, integer_valued)
-        product = _patched(x, window, fast, ("cross", name1, name2))
+        product = _patched(x, window, _fast_product(x, window, name1, name2), ("cross", name1, name2))
         mu1 = _moments(x, window, name1)[0]
         mu2 = _moments(x, window, name2)[0]
         return product - mu1 * mu2
@@ -285,19 +308,20 @@ def _piella(x: MetricInputs, a: str, b: str, fused: str, weighted: bool) -> floa
     """Piella's fusion quality index on (a, b, fused): plain mean, or weighted by
     ``max(s_a, s_b)`` over the map."""
 
-    def compute() -> float:
+    def compute() -> tuple[np.ndarray, np.ndarray]:
+        _prefetch(x, _BOX8, (a, b, fused), [(a, fused), (b, fused)])
         _, var_a = _moments(x, _BOX8, a)
         _, var_b = _moments(x, _BOX8, b)
         weight_a, var_a, var_b = _source_weight(var_a, var_b)
         quality = weight_a * _similarity_map(x, _BOX8, _PIELLA_C, fused, a) + (
             1 - weight_a
         ) * _similarity_map(x, _BOX8, _PIELLA_C, fused, b)
-        if not weighted:
-            return float(np.mean(quality))
-        saliency = np.maximum(var_a, var_b)
-        return float(np.sum(saliency / np.sum(saliency) * quality))
+        return quality, np.maximum(var_a, var_b)
 
-    return x.cached(("piella", a, b, fused, weighted), compute)
+    quality, saliency = x.cached(("piella_map", a, b, fused), compute)
+    if not weighted:
+        return float(np.mean(quality))
+    return float(np.sum(saliency / np.sum(saliency) * quality))
 
 
 @register_metric(
@@ -336,6 +360,7 @@ def qy(x: MetricInputs) -> float:
     metric for image fusion", Information Fusion 9 (2008) 156-160. Usually in [0, 1] (1 = best),
     but in flat windows the SSIM is a ratio of rounding residues and can be far outside."""
     _check_size(x, "Qy", 11)
+    _prefetch(x, _GAUSS7, ("a", "b", "fused"), [("a", "b"), ("a", "fused"), ("b", "fused")])
     ssim_ab = _similarity_map(x, _GAUSS7, _SSIM_YANG_C, "a", "b")
     ssim_af = _similarity_map(x, _GAUSS7, _SSIM_YANG_C, "a", "fused")
     ssim_bf = _similarity_map(x, _GAUSS7, _SSIM_YANG_C, "b", "fused")
@@ -369,6 +394,7 @@ def qcvejic(x: MetricInputs) -> float:
     (their 8x8 mean statistics are exact); for other inputs a flat window can give a ratio of
     rounding residues outside it."""
     _check_size(x, "Qcvejic", 11)
+    _prefetch(x, _BOX8, ("a", "b", "fused"), [("a", "fused"), ("b", "fused")])
     cov_a = _covariance(x, _BOX8, "a", "fused")
     cov_b = _covariance(x, _BOX8, "b", "fused")
     ssim_a = _similarity_map(x, _BOX8, _SSIM_YANG_C, "a", "fused")
