@@ -28,17 +28,23 @@ def render(data: dict, command: str) -> str:
         "method's rounds: this machine is shared, so numbers taken under load are slower than "
         "on an idle machine.",
         "",
-        "| method | family | median (ms) | min (ms) | mean ± std (ms) | rounds | target (ms) | within target | load |",
-        "|---|---|---:|---:|---:|---:|---:|:---:|---:|",
+        "`x average` is the median relative to the `average` method in the same run (input checks and",
+        "colour conversion only): a load-independent view of each method's own cost.",
+        "",
+        "| method | family | median (ms) | min (ms) | mean ± std (ms) | x average | rounds | target (ms) | within target | load |",
+        "|---|---|---:|---:|---:|---:|---:|---:|:---:|---:|",
     ]
+    baseline = next((b["stats"]["median"] for b in rows if b["extra_info"].get("method") == "average"), None)
     for bench in rows:
         stats, info = bench["stats"], bench["extra_info"]
         target = info.get("target_ms")
         median_ms = stats["median"] * 1e3
+        relative = "" if baseline is None else f"{stats['median'] / baseline:.1f}"
         verdict = "" if target is None else ("yes" if median_ms <= target else "**no**")
         lines.append(
             f"| {info.get('method', bench['name'])} | {info.get('family', '')} | {median_ms:.1f} | {stats['min'] * 1e3:.1f} "
-            f"| {stats['mean'] * 1e3:.1f} ± {stats['stddev'] * 1e3:.1f} | {stats['rounds']} | {'' if target is None else f'{target:g}'} "
+            f"| {stats['mean'] * 1e3:.1f} ± {stats['stddev'] * 1e3:.1f} "
+            f"| {relative} | {stats['rounds']} | {'' if target is None else f'{target:g}'} "
             f"| {verdict} | {info.get('load_before', 0):.1f}/{info.get('load_after', 0):.1f} |"
         )
     lines.append("")
