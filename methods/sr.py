@@ -176,7 +176,8 @@ class SparseRepresentationFusion(FusionMethod):
     tolerance : OMP stops when the L2 norm of a patch's residual (64 pixels, image in [0, 1])
         is at most this. Default 0.02, an RMS error of 0.0025 (0.6 grey levels), about the
         JPEG noise of the Lytro images. Liu's ``epsilon = 0.1`` on the 0..255 scale is 0.1/255
-        here: near-exact codes of ~50 atoms, ~30x slower.
+        here (with ``max_atoms=64``): near-exact codes of ~50 atoms, ~7x slower, slightly
+        higher scores (lytro-01: AVG 5.76 vs 5.62, Qabf 0.749 vs 0.737, VIFF 0.966 vs 0.964).
     max_atoms : at most this many atoms per patch (the sparsity cap; 64 = none).
     """
 
