@@ -17,8 +17,7 @@ def render(data: dict, command: str) -> str:
     lines = [
         "# Fusion methods: time per 520x520 colour Lytro pair",
         "",
-        "Made by `FUSIONBENCH_DATA=../shared/datasets .venv/bin/pytest benchmarks/test_methods_speed.py "
-        "--benchmark-enable --benchmark-json=.benchmarks/methods.json` then",
+        f"Made by `{rows[0]['extra_info'].get('command', '(pytest command not recorded)') if rows else ''}` then",
         f"`{command}`.",
         "",
         f"Machine: {machine.get('cpu', {}).get('brand_raw', platform.processor() or 'unknown CPU')}, "
@@ -58,7 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notes", default="", help="text appended under the table")
     args = parser.parse_args(argv)
     data = json.loads(Path(args.json).read_text())
-    command = "python benchmarks/methods_report.py " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))
+    shown = list(argv if argv is not None else sys.argv[1:])
+    if "--notes" in shown:  # the notes are printed under the table, not repeated here
+        shown[shown.index("--notes") + 1] = "<the notes below the table>"
+    command = "python benchmarks/methods_report.py " + " ".join(shlex.quote(a) for a in shown)
     text = render(data, command) + (("\n" + args.notes.strip() + "\n") if args.notes else "")
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,8 @@ not run here at all goes in ``SKIP`` with the reason. Skipped without FUSIONBENC
 from __future__ import annotations
 
 import os
+import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -64,6 +66,7 @@ def test_fuse_speed(benchmark, lytro_pair, name: str) -> None:
         target_ms=TARGET_MS.get(name),
         load_before=os.getloadavg()[0],
         cpus=os.cpu_count(),
+        command=" ".join([f"FUSIONBENCH_DATA={os.environ['FUSIONBENCH_DATA']}", "pytest", *map(shlex.quote, sys.argv[1:])]),
     )
     if name in ROUNDS:
         fused = benchmark.pedantic(method.fuse, args=(a, b), rounds=ROUNDS[name], iterations=1, warmup_rounds=1)
