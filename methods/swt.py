@@ -31,6 +31,12 @@ __all__ = ["SWTFusion", "swt2", "iswt2"]
 def _dilated_filter(x: np.ndarray, taps: np.ndarray, step: int, shift: int, axis: int) -> np.ndarray:
     """``y[i] = sum_k taps[k] * x[(i + step * (shift - k)) mod n]`` along ``axis``; the offsets
     must include 0 (true for the analysis and synthesis alignments used here)."""
+    n = x.shape[axis]
+    if step > 1 and n % step == 0:
+        # The dilated filter never mixes the `step` interleaved sub-sequences, and with n a
+        # multiple of step each wraps around onto itself: filter them with the plain taps.
+        shape = x.shape[:axis] + (n // step, step) + x.shape[axis + 1 :]
+        return _dilated_filter(x.reshape(shape), taps, 1, shift, axis).reshape(x.shape)
     offsets = step * (shift - np.arange(len(taps)))
     low, high = min(offsets.min(), 0), max(offsets.max(), 0)
     weights = np.zeros(high - low + 1)
