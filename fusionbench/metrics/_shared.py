@@ -28,7 +28,17 @@ __all__ = ["correlate_separable", "sobel_filter2", "normalize1", "map_row_blocks
 
 T = TypeVar("T")
 
-_THREADS = max(1, int(os.environ.get("FUSIONBENCH_METRIC_THREADS", 0)) or min(4, os.cpu_count() or 1))
+
+def _thread_setting() -> int:
+    value = os.environ.get("FUSIONBENCH_METRIC_THREADS", "").strip()
+    if not value:
+        return min(4, os.cpu_count() or 1)
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"FUSIONBENCH_METRIC_THREADS={value!r}: expected a positive integer (1 = no threads)")
+    return int(value)
+
+
+_THREADS = _thread_setting()
 _PIXELS_PER_BLOCK = 32768
 _pool: ThreadPoolExecutor | None = None
 
