@@ -243,3 +243,13 @@ def test_thread_pool_survives_fork() -> None:
         child.kill()
         pytest.fail("metric computation hung in a forked child")
     assert queue.get(timeout=5) == expected
+
+
+def test_values_do_not_depend_on_the_thread_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    import fusionbench.metrics._shared as shared
+
+    images = _triple(13, (150, 170))  # several row blocks and filter tasks
+    threaded = {name: get_metric(name)(*images) for name in PAPER_METRICS}
+    monkeypatch.setattr(shared, "_THREADS", 1)
+    single = {name: get_metric(name)(*images) for name in PAPER_METRICS}
+    assert threaded == single
