@@ -136,7 +136,11 @@ class FusionMethod:
             raise MethodOutputError(f"method {self.name!r} returned shape {fused.shape}, expected {expected}")
         if not (np.isfinite(fused.min()) and np.isfinite(fused.max())):  # NaN propagates
             raise MethodOutputError(f"method {self.name!r} returned NaN or infinite values")
-        return np.clip(fused, 0.0, 1.0, out=np.empty(expected, dtype=np.float32), casting="unsafe")
+        out = np.empty(expected, dtype=np.float32)
+        if fused.flags.c_contiguous:
+            return np.clip(fused, 0.0, 1.0, out=out, casting="unsafe")
+        np.copyto(out, fused, casting="unsafe")  # e.g. colour planes: np.clip is slow on strided input
+        return np.clip(out, 0.0, 1.0, out=out)
 
 
 _TO_YCBCR = _YCBCR_MATRIX.astype(np.float32)
