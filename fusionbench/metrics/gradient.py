@@ -122,6 +122,12 @@ def qabf(x: MetricInputs) -> float:
     image equal to both sources scores 0.9994 * 0.9879 / (1 + exp(-7.5)) / (1 + exp(-4.4))
     ~ 0.9749, whatever the image (also a constant one: zero padding gives border gradients,
     and where all are 0 the guards make G = A = 1).
+
+    Exactness: on integer-valued images (8-bit data) every Sobel sum is exact and the value
+    equals the reference's to ~1e-15. On non-integer images with exactly flat 3 x 3 areas the
+    reference's x == 0 test sees the rounding residue of its 2-D Sobel sum there (e.g. 1e-14
+    instead of 0, turning atan(y / x) from 0 into +-pi/2), while the separable sums here give
+    exact zeros; such inputs can differ from the reference by ~1e-2.
     """
     sums = map_row_blocks(_block_sums, *sobel_filter2(x, "a"), *sobel_filter2(x, "b"), *sobel_filter2(x, "fused"))
     numerator = sum(part[0] for part in sums)
