@@ -103,7 +103,7 @@ def _block_sums(
     needs=("a", "b", "fused"),
     higher_is_better=True,
     range=(0, 1),
-    reference="Xydeas & Petrovic 2000, Electronics Letters 36(4); MFIF-Metrics metricXydeas.m",
+    reference="Xydeas & Petrović 2000, Electronics Letters 36(4); MFIF-Metrics metricXydeas.m",
 )
 def qabf(x: MetricInputs) -> float:
     """Gradient-based fusion performance Q^{AB/F} (Xydeas & Petrovic 2000), ``metricXydeas(A, B, F)``.

@@ -102,7 +102,6 @@ def qm_value(a: np.ndarray, b: np.ndarray, fused: np.ndarray) -> float:
 
 @register_metric(
     "Qm",
-    aliases=["QM", "Q_M"],
     needs=("a", "b", "fused"),
     higher_is_better=True,
     range=(0, 3),
