@@ -5,6 +5,7 @@ and properties (identical inputs, symmetry, ranges, constant images)."""
 from __future__ import annotations
 
 import csv
+import importlib.util
 import math
 import warnings
 from pathlib import Path
@@ -26,13 +27,15 @@ DATA = Path(__file__).parent / "data" / "octave_paper_metrics"
 PAPER_METRICS = ("VIFF", "Qabf", "Qc", "Qm", "SCD")
 
 
-def _float_case(sharp: np.ndarray, blurred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    # Same arithmetic as make_cases.float_case in the data folder.
-    rows, cols = np.indices(sharp.shape)
-    ramp = 0.037 * rows + 0.011 * cols
-    a = sharp.astype(np.float64) * 0.73 + 11.3 + ramp
-    b = blurred.astype(np.float64) * 0.9 + 5.1 + ramp
-    return a, b, 0.5 * (a + b) + 0.25 * (a - b)
+def _load_make_cases():
+    """The data folder's make_cases.py, whose float_case built the non-integer case."""
+    spec = importlib.util.spec_from_file_location("octave_paper_metrics_make_cases", DATA / "make_cases.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_float_case = _load_make_cases().float_case
 
 
 def _read(name: str) -> np.ndarray:
