@@ -142,14 +142,26 @@ def correlate_separable(
         return out.reshape(*lead, h_out, w_out)
     row_block = _toeplitz_block(row_kernel, min(_BLOCK, w_out), step)
     column_block = _toeplitz_block(column_kernel, min(_BLOCK, h_out), step)
+    # Along rows into (W_out, H) per image, then along its rows again: back in (H_out, W_out)
+    # order. Rows are independent in both passes, so each image's pass is cut into `parts`
+    # tasks, enough to keep every thread busy when there are few images.
+    along_rows = [np.empty((w_out, height)) for _ in range(len(planes))]
+    parts = max(1, -(-2 * _THREADS // len(planes)))
 
-    def filter_plane(index: int) -> None:
-        # Along rows into (W_out, H), then along its rows again: back in (H_out, W_out) order.
-        along_rows = np.empty((w_out, height))
-        _correlate_rows_transposed(planes[index], row_block, row_kernel.size, step, along_rows)
-        _correlate_rows_transposed(along_rows, column_block, column_kernel.size, step, out[index])
+    def chunks(n: int) -> list[slice]:
+        bounds = np.linspace(0, n, min(parts, n) + 1).astype(int)
+        return [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
 
-    parallel_map(filter_plane, list(range(planes.shape[0])))
+    def row_pass(task: tuple[int, slice]) -> None:
+        index, rows = task
+        _correlate_rows_transposed(planes[index][rows], row_block, row_kernel.size, step, along_rows[index][:, rows])
+
+    def column_pass(task: tuple[int, slice]) -> None:
+        index, cols = task
+        _correlate_rows_transposed(along_rows[index][cols], column_block, column_kernel.size, step, out[index][:, cols])
+
+    parallel_map(row_pass, [(index, rows) for index in range(len(planes)) for rows in chunks(height)])
+    parallel_map(column_pass, [(index, cols) for index in range(len(planes)) for cols in chunks(w_out)])
     return out.reshape(*lead, h_out, w_out)
 
 
