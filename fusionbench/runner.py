@@ -28,6 +28,7 @@ results and the log; the others complete.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 import json
@@ -41,7 +42,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -452,10 +453,26 @@ def _crashed(task: Task, exc: BaseException) -> TaskResult:
     return result
 
 
-def _worker_init(threads: int) -> None:
-    # Before any numerical library starts its thread pool: share the cores between workers.
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = str(threads)
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "FUSIONBENCH_METRIC_THREADS")
+
+
+@contextlib.contextmanager
+def _worker_threads(threads: int) -> Iterator[None]:
+    """Share the cores between worker processes. BLAS, torch and the metrics' thread pool read
+    these variables when they are imported, and a spawned worker copies the parent's
+    environment when it starts (during ``submit``), so they are set around the submissions
+    and restored afterwards; values the user set are kept."""
+    saved = {var: os.environ.get(var) for var in THREAD_VARIABLES}
+    try:
+        for var in THREAD_VARIABLES:
+            os.environ.setdefault(var, str(threads))
+        yield
+    finally:
+        for var, value in saved.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value
 
 
 def _execute_pool(tasks: Sequence[Task], pending: list[int], workers: int, finish: Callable[[int, TaskResult], None]) -> None:
@@ -463,14 +480,15 @@ def _execute_pool(tasks: Sequence[Task], pending: list[int], workers: int, finis
     context = get_context("spawn")  # fork after torch/BLAS threads started is unsafe
     cpu = [i for i in pending if not tasks[i].uses_device]
     gpu = [i for i in pending if tasks[i].uses_device]
-    pools = [(cpu, ProcessPoolExecutor(min(workers, max(1, len(cpu))), mp_context=context, initializer=_worker_init, initargs=(threads,)))]
+    pools = [(cpu, ProcessPoolExecutor(min(workers, max(1, len(cpu))), mp_context=context))]
     if gpu:  # one process per device
-        pools.append((gpu, ProcessPoolExecutor(1, mp_context=context, initializer=_worker_init, initargs=(threads,))))
+        pools.append((gpu, ProcessPoolExecutor(1, mp_context=context)))
     try:
         futures = {}
-        for indices, pool in pools:
-            for i in indices:
-                futures[pool.submit(run_task, tasks[i])] = i
+        with _worker_threads(threads):
+            for indices, pool in pools:
+                for i in indices:
+                    futures[pool.submit(run_task, tasks[i])] = i
         for future in as_completed(futures):
             index = futures[future]
             try:
