@@ -168,57 +168,59 @@ def phase_congruency(image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
 def _phase_congruency(
     image: np.ndarray, bank: _FilterBank, fft_workers: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    shape = image.shape
     if image.min() == image.max():
         # A constant image has no energy off zero frequency; taking the transform's rounding
         # noise there as signal would make M and m depend on the FFT library (FFTW returns
         # exact zeros for most sizes, and the reference then gives NaN).
-        spectrum = np.zeros(image.shape, dtype=np.complex128)
+        spectrum = np.zeros(shape, dtype=np.complex128)
     else:
         spectrum = scipy.fft.fft2(image, workers=fft_workers)
-    total_energy = np.zeros(image.shape)
-    total_sum_an = np.zeros(image.shape)
-    cov_x2 = np.zeros(image.shape)
-    cov_y2 = np.zeros(image.shape)
-    cov_xy = np.zeros(image.shape)
+    total_energy = np.zeros(shape)
+    total_sum_an = np.zeros(shape)
+    cov_x2 = np.zeros(shape)
+    cov_y2 = np.zeros(shape)
+    cov_xy = np.zeros(shape)
+    product = np.empty((_NSCALE, *shape), dtype=np.complex128)
+    sum_an = np.empty(shape)
+    max_an = np.empty(shape)
+    first_amplitude = np.empty(shape)
+    energy = np.empty(shape)
+    # Per-pixel work runs on blocks of rows, so that its temporaries stay in cache.
+    step = max(1, 16384 // shape[1])
+    row_blocks = [slice(start, start + step) for start in range(0, shape[0], step)]
     for o, angle in enumerate(bank.angles):
         # EO{s, o} = ifft2(imagefft .* filter) for the four scales at once.
-        responses = scipy.fft.ifft2(
-            spectrum * bank.filters[o], axes=(-2, -1), overwrite_x=True, workers=fft_workers
-        )
-        amplitude = np.abs(responses)
-        sum_an = amplitude.sum(axis=0)
-        max_an = amplitude.max(axis=0)
-        sum_eo = responses.sum(axis=0)  # sumE + i sumO
-
-        x_energy = np.abs(sum_eo) + _EPSILON
-        mean_eo = sum_eo / x_energy  # MeanE + i MeanO
-        # Per scale E MeanE + O MeanO - |E MeanO - O MeanE| is Re(z) - |Im(z)| with
-        # z = EO * conj(Mean); summed over scales, Re(z) adds up to |sumEO|^2 / XEnergy.
-        rotated = responses * np.conj(mean_eo)
-        in_phase = (sum_eo.real * sum_eo.real + sum_eo.imag * sum_eo.imag) / x_energy
-        energy = in_phase - np.abs(rotated.imag).sum(axis=0)
+        np.multiply(spectrum, bank.filters[o], out=product)
+        responses = scipy.fft.ifft2(product, axes=(-2, -1), overwrite_x=True, workers=fft_workers)
+        for rows in row_blocks:
+            _orientation_energy(
+                responses[:, rows], sum_an[rows], max_an[rows], first_amplitude[rows], energy[rows]
+            )
 
         # Noise threshold from the median squared amplitude of the smallest scale.
-        mean_e2n = -_median_of_squares(amplitude[0]) / math.log(0.5)
+        mean_e2n = -_median_of_squares(first_amplitude) / math.log(0.5)
         noise_power = mean_e2n / bank.first_scale_power[o]
         est_noise_energy2 = noise_power * bank.noise_scale[o]
         tau = math.sqrt(est_noise_energy2 / 2)
         est_noise_energy = tau * math.sqrt(math.pi / 2)
         est_noise_energy_sigma = math.sqrt((2 - math.pi / 2) * tau**2)
         threshold = (est_noise_energy + _K * est_noise_energy_sigma) / 1.7
-        energy = np.maximum(energy - threshold, 0.0)
 
-        width = sum_an / (max_an + _EPSILON) / _NSCALE
-        weight = 1.0 / (1 + np.exp((_CUT_OFF - width) * _G))
-        weighted_energy = weight * energy
-        total_sum_an += sum_an
-        total_energy += weighted_energy
-        pc = weighted_energy / sum_an
-        cov_x = pc * math.cos(angle)
-        cov_y = pc * math.sin(angle)
-        cov_x2 += cov_x * cov_x
-        cov_y2 += cov_y * cov_y
-        cov_xy += cov_x * cov_y
+        cos_angle, sin_angle = math.cos(angle), math.sin(angle)
+        for rows in row_blocks:
+            noise_free = np.maximum(energy[rows] - threshold, 0.0)
+            # Weighting by the frequency spread: sigmoid of sum(An) / max(An) / nscale.
+            width = sum_an[rows] / (max_an[rows] + _EPSILON) / _NSCALE
+            weighted_energy = 1.0 / (1 + np.exp((_CUT_OFF - width) * _G)) * noise_free
+            total_sum_an[rows] += sum_an[rows]
+            total_energy[rows] += weighted_energy
+            pc = weighted_energy / sum_an[rows]
+            cov_x = pc * cos_angle
+            cov_y = pc * sin_angle
+            cov_x2[rows] += cov_x * cov_x
+            cov_y2[rows] += cov_y * cov_y
+            cov_xy[rows] += cov_x * cov_y
 
     pc = total_energy / (total_sum_an + _EPSILON)
     cov_x2 /= _NORIENT / 2
@@ -228,6 +230,33 @@ def _phase_congruency(
     moment_max = (cov_y2 + cov_x2 + denom) / 2
     moment_min = (cov_y2 + cov_x2 - denom) / 2
     return pc, moment_max, moment_min
+
+
+def _orientation_energy(
+    responses: np.ndarray,
+    sum_an: np.ndarray,
+    max_an: np.ndarray,
+    first_amplitude: np.ndarray,
+    energy: np.ndarray,
+) -> None:
+    """For a block of one orientation's responses EO (scales first): the summed and maximum
+    amplitudes, the smallest scale's amplitude, and the energy
+    sum over scales of E MeanE + O MeanO - |E MeanO - O MeanE| before noise compensation."""
+    amplitude = np.abs(responses)
+    np.sum(amplitude, axis=0, out=sum_an)
+    np.max(amplitude, axis=0, out=max_an)
+    first_amplitude[...] = amplitude[0]
+    sum_eo = responses.sum(axis=0)  # sumE + i sumO
+    x_energy = np.abs(sum_eo)
+    x_energy += _EPSILON
+    mean_eo = sum_eo / x_energy  # MeanE + i MeanO
+    # Per scale the term is Re(z) - |Im(z)| with z = EO * conj(Mean); summed over scales,
+    # Re(z) adds up to |sumEO|^2 / XEnergy.
+    rotated = responses * np.conj(mean_eo)
+    np.multiply(sum_eo.real, sum_eo.real, out=energy)
+    energy += sum_eo.imag * sum_eo.imag
+    energy /= x_energy
+    energy -= np.abs(rotated.imag).sum(axis=0)
 
 
 _ZHAO_WINDOW = fspecial_gaussian(11, 1.5)
