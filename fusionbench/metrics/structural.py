@@ -238,9 +238,8 @@ def _prefetch(x: MetricInputs, window: _Window, group: tuple[str, ...], pairs: l
     """Compute the fast local sums of the group's images and of the products of ``pairs`` in
     the metrics' thread pool (each result is cached as usual; values do not depend on the
     threads)."""
-    for name in group:  # shared inputs of the jobs, made once in this thread
-        _image(x, name)
-        _is_integer_valued(x, name)
+    # The images (e.g. Prewitt magnitudes) and their integer test first: the jobs share them.
+    parallel_map(lambda name: _is_integer_valued(x, name), list(group))
     jobs = [lambda name=name: _fast_moments(x, window, name) for name in group]
     jobs += [lambda pair=pair: _fast_product(x, window, *sorted(pair)) for pair in pairs]
     parallel_map(lambda job: job(), jobs)
