@@ -26,7 +26,11 @@ from scipy import ndimage
 import fusionbench
 from fusionbench.metrics import MetricInputs, get_metric
 
-ALL_METRICS = fusionbench.list_metrics()
+# Metrics that need larger images than SHAPE, and where their properties are tested instead.
+NEEDS_LARGER: dict[str, str] = {
+    "MS_SSIM": "five scales of an 11 x 11 window need a side of at least 176 (tests/test_metrics_extra.py)",
+}
+ALL_METRICS = [m for m in fusionbench.list_metrics() if m not in NEEDS_LARGER]
 SHAPE = (64, 67)
 
 # Metrics whose value changes when the two sources are swapped, and why. (FMI is not here:
@@ -58,15 +62,25 @@ IDEAL: dict[str, float] = {
     "Qe": 1.0,
     "Qm": 3.0,  # every edge-preservation term exp(0) = 1 in the three bands: 3^(2/3) 3^(1/3)
     "VIFF": 1.0,  # each band's fused information equals the source's (see IDEAL_TOLERANCE)
+    "Nabf": 0.0,  # no fused edge is stronger than both sources' (lower is better)
+    "VIFp_A": 1.0,  # vifp_mscale(A, A): num = den up to the 1e-10 guards (see IDEAL_TOLERANCE)
+    "VIFp_B": 1.0,
+    "VIFp_sum": 2.0,
+    "CC": 1.0,
+    "SSIMs": 1.0,
 }
 # Wider tolerances than 1e-9 for the ideal value, and why.
 IDEAL_TOLERANCE: dict[str, float] = {
     "VIFF": 1e-6,  # g = s12 / (s1^2 + 1e-10) and the 1e-7 added to each sum keep it below 1
+    "VIFp_A": 1e-6,  # g = s12 / (s1^2 + 1e-10) and sv^2 >= 1e-10 keep it just below 1
+    "VIFp_B": 1e-6,
+    "VIFp_sum": 1e-6,
 }
 # Metrics that have no ideal value for identical inputs, and why.
 NO_IDEAL: dict[str, str] = {
     "NCIE": "depends on the image's entropy: NCC(A,A) = H(A)/8 is 1 only for a uniform histogram",
     "SCD": "corr2(F - B, A) of a constant difference is 0/0 (NaN in the reference code)",
+    "TE": "Tsallis entropy of (A, A) depends on A's histogram, like NCIE",
     "Qp": "metricZhao.m correlates the masked source feature maps (zero where phase congruency <= 0.1) "
     "with the unmasked fused map, so identical images score below 1 (Octave: 0.98743 on a 64x64 case)",
 }

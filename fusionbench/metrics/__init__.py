@@ -22,6 +22,10 @@ from .reference_based import psnr, ssim
 from .phase_congruency import qp
 from .structural import qcvejic, qe, qs, qw, qy
 from .chen_varshney import qcv
+from .information import te
+from .artifacts import nabf
+from .vif_pixel import vifp_a, vifp_b, vifp_sum
+from .similarity import cc, ms_ssim, ssims
 
 __all__ = [
     "evaluate",
@@ -55,4 +59,12 @@ __all__ = [
     "qy",
     "qcvejic",
     "qcv",
+    "te",
+    "nabf",
+    "vifp_a",
+    "vifp_b",
+    "vifp_sum",
+    "cc",
+    "ssims",
+    "ms_ssim",
 ]

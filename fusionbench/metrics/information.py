@@ -21,7 +21,7 @@ import numpy as np
 from .inputs import MetricInputs
 from .registry import register_metric
 
-__all__ = ["mi", "ncie", "normalize_to_256_levels", "joint_histogram256"]
+__all__ = ["mi", "ncie", "te", "tsallis", "normalize_to_256_levels", "joint_histogram256"]
 
 _LEVELS = 256
 
@@ -81,7 +81,7 @@ def _entropies(x: MetricInputs, role1: str, role2: str) -> Entropies | None:
 
 @register_metric(
     "MI",
-    aliases=["QMI"],
+    aliases=["QMI", "NMI"],
     needs=("a", "b", "fused"),
     higher_is_better=True,
     range=(0, 2),
@@ -91,6 +91,11 @@ def _entropies(x: MetricInputs, role1: str, role2: str) -> Entropies | None:
 def mi(x: MetricInputs) -> float:
     """Normalised mutual information of Hossny et al. (``metricMI(A, B, F, 1)``):
     ``2 * (I(A;F) / (H(A) + H(F)) + I(B;F) / (H(B) + H(F)))``, in [0, 2].
+
+    This is the *normalised* MI (MFIF-Metrics calls it QMI, MEFB's ``metricsNMI`` computes it
+    too; alias NMI). The un-normalised MI of Qu et al. 2002, MI(A;F) + MI(B;F), is what VIFB
+    and CDDFuse's evaluator report as "MI" (in nats): the ``vifb`` and ``cddfuse``
+    conventions (:mod:`fusionbench.metrics.conventions`).
 
     Entropies in bits from 256-bin (joint) histograms of the images after ``normalize1``
     (each stretched to 0..255 and rounded; see the module docstring). NaN when an image is
@@ -143,3 +148,45 @@ def ncie(x: MetricInputs) -> float:
     k = 3.0
     hr = np.sum(eigenvalues * np.log2(eigenvalues / k) / k)
     return float(1.0 - (-hr / np.log2(_LEVELS)))
+
+
+# Cvejic et al.'s constant in metricMI(..., 2).
+_TSALLIS_Q = 1.85
+
+
+def tsallis(x: np.ndarray, y: np.ndarray, q: float = _TSALLIS_Q) -> float:
+    """``tsallis.m`` of two images with integer levels 0..255: (1 - S) / (1 - q) with
+    S = sum_{i,j} p(i, j)^q / (m_c(i) m_r(j))^(q - 1) over the cells whose denominator is
+    non-zero, p the joint table (x indexes rows). As in the reference, m_c is the marginal
+    over rows (``sum(h)``, i.e. y's distribution) and m_r the marginal over columns (x's),
+    so the product pairs row index i with y's marginal: this is the reference's formula,
+    not the textbook Tsallis mutual information p(i, j)^q / (p_x(i) p_y(j))^(q - 1)."""
+    h = joint_histogram256(x, y)
+    column_sums = h.sum(axis=0)
+    row_sums = h.sum(axis=1)
+    denominator = np.outer(column_sums, row_sums)
+    used = denominator != 0
+    s = np.sum(h[used] ** q / denominator[used] ** (q - 1.0))
+    return float((1.0 - s) / (1.0 - q))
+
+
+@register_metric(
+    "TE",
+    aliases=["QTE"],
+    needs=("a", "b", "fused"),
+    higher_is_better=True,
+    range=(-2.0 / (_TSALLIS_Q - 1.0), np.inf),
+    reference="Cvejic, Canagarajah & Bull 2006 (Tsallis entropy, Electronics Letters 42(11)); "
+    "MFIF-Metrics metricMI.m option 2",
+)
+def te(x: MetricInputs) -> float:
+    """Tsallis-entropy fusion metric of Cvejic et al., ``metricMI(A, B, F, 2)``:
+    tsallis(A, F) + tsallis(B, F) with q = 1.85 (:func:`tsallis`), on the images after
+    ``normalize1`` (stretched to 0..255 and rounded, as for MI). Higher means more shared
+    information; each term is at least -1/(q - 1), so TE >= -2.35, with no upper bound.
+    NaN when an image is constant and non-zero (MATLAB errors there).
+    """
+    im_a, im_b, im_f = _normalized(x, "a"), _normalized(x, "b"), _normalized(x, "fused")
+    if im_a is None or im_b is None or im_f is None:
+        return float("nan")
+    return tsallis(im_a, im_f) + tsallis(im_b, im_f)

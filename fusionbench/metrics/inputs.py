@@ -35,10 +35,11 @@ ImageLike = Any  # np.ndarray | str | os.PathLike
 _ON_8BIT_GRID = 1e-4
 
 
-def as_metric_array(image: ImageLike, role: str = "image", context: str = "metric") -> np.ndarray:
-    """Convert one image to a gray float64 array on [0, 255]; raise ``ValueError`` naming
-    ``context`` (the metric or caller) and ``role`` when the input is unusable."""
-    where = f"{context}: {role}"
+def _checked(image: ImageLike, where: str) -> np.ndarray:
+    """The image as an array (read if a path), after the checks every conversion needs:
+    integer or float dtype, (H, W) or (H, W, 3), at least 2 x 2; ``ValueError`` naming
+    ``where`` otherwise. Integer data other than uint8/uint16 must lie in 0..255 (returned
+    as uint8); float data must be finite and lie in [0, 1]."""
     if isinstance(image, (str, os.PathLike)):
         image = read_image_native(image)
     image = np.asarray(image)
@@ -63,10 +64,7 @@ def as_metric_array(image: ImageLike, role: str = "image", context: str = "metri
                     "uint16 (0..65535) or float in [0, 1]"
                 )
             image = image.astype(np.uint8)
-        gray = to_gray(image).astype(np.float64)
-        if image.dtype == np.uint16:
-            gray *= 255.0 / 65535.0
-        return gray
+        return image
     image = image.astype(np.float64, copy=False)
     if not np.all(np.isfinite(image)):
         raise ValueError(f"{where} contains NaN or infinite values")
@@ -76,6 +74,33 @@ def as_metric_array(image: ImageLike, role: str = "image", context: str = "metri
             f"{where} is float with values in [{lo:g}, {hi:g}]; float images must be in [0, 1] "
             "(divide 0..255 data by 255, or pass it as uint8)"
         )
+    return image
+
+
+def as_levels(image: ImageLike, role: str = "image", context: str = "metric") -> np.ndarray:
+    """Convert one image to float64 on the [0, 255] scale, keeping its colour channels
+    (``(H, W)`` or ``(H, W, 3)``): uint8 as is, uint16 times 255/65535, float times 255
+    (exact integer levels when on the 8-bit grid, as in :func:`as_metric_array`). For metric
+    conventions that do not convert colour with ``rgb2gray``."""
+    image = _checked(image, f"{context}: {role}")
+    if image.dtype == np.uint8:
+        return image.astype(np.float64)
+    if image.dtype == np.uint16:
+        return image * (255.0 / 65535.0)
+    scaled = image * 255.0
+    levels = np.rint(scaled)
+    return levels if np.abs(scaled - levels).max() <= _ON_8BIT_GRID else scaled
+
+
+def as_metric_array(image: ImageLike, role: str = "image", context: str = "metric") -> np.ndarray:
+    """Convert one image to a gray float64 array on [0, 255]; raise ``ValueError`` naming
+    ``context`` (the metric or caller) and ``role`` when the input is unusable."""
+    image = _checked(image, f"{context}: {role}")
+    if np.issubdtype(image.dtype, np.integer):
+        gray = to_gray(image).astype(np.float64)
+        if image.dtype == np.uint16:
+            gray *= 255.0 / 65535.0
+        return gray
     scaled = image * 255.0
     levels = np.rint(scaled)
     if np.abs(scaled - levels).max() <= _ON_8BIT_GRID:
@@ -85,8 +110,18 @@ def as_metric_array(image: ImageLike, role: str = "image", context: str = "metri
     return scaled if image.ndim == 2 else to_gray(image) * 255.0
 
 
+def check_same_size(arrays: dict[str, np.ndarray], context: str) -> None:
+    """Raise ``ValueError`` naming ``context`` when the images' heights and widths differ."""
+    shapes = {role: arr.shape[:2] for role, arr in arrays.items()}
+    if len(set(shapes.values())) > 1:
+        listed = ", ".join(f"{role} {h}x{w}" for role, (h, w) in shapes.items())
+        raise ValueError(f"{context}: image sizes differ ({listed}); all images must be the same size")
+
+
 class MetricInputs:
-    """The gray float64 [0, 255] arrays of one evaluation, plus a memo of intermediates.
+    """The arrays of one evaluation (gray float64 on [0, 255] under the reference convention;
+    a convention's input transform may give others, e.g. one colour channel or [0, 1]), plus
+    a memo of intermediates.
 
     Attributes ``a``, ``b``, ``fused``, ``gt`` are the arrays (``None`` when not given).
     Use :meth:`cached` for anything another metric may also need.
@@ -110,10 +145,7 @@ class MetricInputs:
             for role, image in images.items()
             if image is not None
         }
-        shapes = {role: arr.shape for role, arr in arrays.items()}
-        if len(set(shapes.values())) > 1:
-            listed = ", ".join(f"{role} {h}x{w}" for role, (h, w) in shapes.items())
-            raise ValueError(f"{context}: image sizes differ ({listed}); all images must be the same size")
+        check_same_size(arrays, context)
         return cls(**arrays)
 
     def image(self, role: str) -> np.ndarray:
@@ -133,11 +165,13 @@ class MetricInputs:
     def has(self, roles: tuple[str, ...]) -> bool:
         return all(getattr(self, role) is not None for role in roles)
 
-    def run(self, metric: "Metric") -> float:
-        """Compute ``metric`` on these inputs (division warnings silenced: degenerate inputs
-        give the documented NaN/inf of the reference code instead of a warning flood)."""
+    def run(self, metric: "Metric", compute: Callable[["MetricInputs"], float] | None = None) -> float:
+        """Compute ``metric`` on these inputs, with its own definition or ``compute`` (a
+        convention's; see :mod:`fusionbench.metrics.conventions`). Division warnings are
+        silenced: degenerate inputs give the documented NaN/inf of the reference code instead
+        of a warning flood."""
         for role in metric.needs:
             if getattr(self, role) is None:
                 raise ValueError(f"{metric.name} needs image {role!r}")
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            return float(metric.compute(self))
+            return float((compute or metric.compute)(self))
