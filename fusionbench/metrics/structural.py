@@ -234,14 +234,20 @@ def _fast_product(x: MetricInputs, window: _Window, name1: str, name2: str) -> n
     return x.cached(("fast_product", window.name, name1, name2), compute)
 
 
-def _prefetch(x: MetricInputs, window: _Window, group: tuple[str, ...], pairs: list[tuple[str, str]]) -> None:
-    """Compute the fast local sums of the group's images and of the products of ``pairs`` in
-    the metrics' thread pool (each result is cached as usual; values do not depend on the
-    threads)."""
+_PIELLA_GROUPS = (("a", "b", "fused"), ("prewitt:a", "prewitt:b", "prewitt:fused"))
+
+
+def _prefetch(x: MetricInputs, window: _Window, *groups: tuple[str, ...], pairs: str = "fused") -> None:
+    """Compute the fast local sums of the groups' images and of products of them (``pairs``:
+    "fused" = each source with the fused image, "all" = every pair) in the metrics' thread
+    pool; each result is cached as usual, and values do not depend on the threads."""
+    names = [name for group in groups for name in group]
     # The images (e.g. Prewitt magnitudes) and their integer test first: the jobs share them.
-    parallel_map(lambda name: _is_integer_valued(x, name), list(group))
-    jobs = [lambda name=name: _fast_moments(x, window, name) for name in group]
-    jobs += [lambda pair=pair: _fast_product(x, window, *sorted(pair)) for pair in pairs]
+    parallel_map(lambda name: _is_integer_valued(x, name), names)
+    jobs = [lambda name=name: _fast_moments(x, window, name) for name in names]
+    for a, b, fused in groups:
+        products = [(a, b), (a, fused), (b, fused)] if pairs == "all" else [(a, fused), (b, fused)]
+        jobs += [lambda pair=pair: _fast_product(x, window, *sorted(pair)) for pair in products]
     parallel_map(lambda job: job(), jobs)
 
 
@@ -308,7 +314,7 @@ def _piella(x: MetricInputs, a: str, b: str, fused: str, weighted: bool) -> floa
     ``max(s_a, s_b)`` over the map."""
 
     def compute() -> tuple[np.ndarray, np.ndarray]:
-        _prefetch(x, _BOX8, (a, b, fused), [(a, fused), (b, fused)])
+        _prefetch(x, _BOX8, (a, b, fused))
         _, var_a = _moments(x, _BOX8, a)
         _, var_b = _moments(x, _BOX8, b)
         weight_a, var_a, var_b = _source_weight(var_a, var_b)
@@ -359,7 +365,7 @@ def qy(x: MetricInputs) -> float:
     metric for image fusion", Information Fusion 9 (2008) 156-160. Usually in [0, 1] (1 = best),
     but in flat windows the SSIM is a ratio of rounding residues and can be far outside."""
     _check_size(x, "Qy", 11)
-    _prefetch(x, _GAUSS7, ("a", "b", "fused"), [("a", "b"), ("a", "fused"), ("b", "fused")])
+    _prefetch(x, _GAUSS7, ("a", "b", "fused"), pairs="all")
     ssim_ab = _similarity_map(x, _GAUSS7, _SSIM_YANG_C, "a", "b")
     ssim_af = _similarity_map(x, _GAUSS7, _SSIM_YANG_C, "a", "fused")
     ssim_bf = _similarity_map(x, _GAUSS7, _SSIM_YANG_C, "b", "fused")
@@ -393,7 +399,7 @@ def qcvejic(x: MetricInputs) -> float:
     (their 8x8 mean statistics are exact); for other inputs a flat window can give a ratio of
     rounding residues outside it."""
     _check_size(x, "Qcvejic", 11)
-    _prefetch(x, _BOX8, ("a", "b", "fused"), [("a", "fused"), ("b", "fused")])
+    _prefetch(x, _BOX8, ("a", "b", "fused"))
     cov_a = _covariance(x, _BOX8, "a", "fused")
     cov_b = _covariance(x, _BOX8, "b", "fused")
     ssim_a = _similarity_map(x, _BOX8, _SSIM_YANG_C, "a", "fused")
@@ -442,6 +448,7 @@ def qe(x: MetricInputs) -> float:
     ``metricPeilla(A, B, F, 3)``. Piella & Heijmans, ICIP 2003. Range [-1, 1], 1 = best (a
     product of two weighted indices; negative only if exactly one is negative)."""
     _check_size(x, "Qe", 8)
+    _prefetch(x, _BOX8, *_PIELLA_GROUPS)  # both halves' filtering in one batch of jobs
     return _piella(x, "a", "b", "fused", weighted=True) * _piella(
         x, "prewitt:a", "prewitt:b", "prewitt:fused", weighted=True
     )
