@@ -23,10 +23,10 @@ the authors' code, ``reference-results/mfifb-lytro/lytro_XX_<NAME>.jpg``) throug
 Our values are means over the pairs, computed by :func:`fusionbench.runner.run` (8-bit saved
 fused images, sources as read). ``conventions`` picks how metrics are computed: ``None`` is
 the reference convention; a convention name (e.g. ``"ufa-paper"``, which reproduces the
-paper's colour/scale choices) adds one row per method computed that way, so switching table5
-to the paper's convention is the single argument ``conventions=["ufa-paper"]``
-(``--convention ufa-paper`` on the command line; ``--convention reference,ufa-paper`` shows
-both).
+paper's colour/scale choices) adds one row per method computed that way. By default
+(:func:`make_tables`, ``fusionbench paper``) every table shows ``ufa-paper`` rows, compared
+with the published values, and ``reference`` rows beside them; ``--convention reference``
+shows only the latter.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class PaperTable:
 TABLES = {
     "table3": PaperTable("table3", "III", "Metrics of UFA-Fuse trained with loss weight λ", "lytro", ("AVG", "STD", "SEN", "Qabf"), "The paper trains each λ for 50 epochs; our rows use the weights the method spec names."),
     "table4": PaperTable("table4", "IV", "Ablation of the unity fusion attention module", "lytro", ("AVG", "SEN", "STD")),
-    "table5": PaperTable("table5", "V", "Comparison of fusion methods on Lytro", "lytro", ("AVG", "STD", "SEN", "VIFF", "Qabf", "Qc", "Qm"), "Time: seconds per pair; the paper's on its hardware (MATLAB/GPU), ours on this machine's CPU."),
+    "table5": PaperTable("table5", "V", "Comparison of fusion methods on Lytro", "lytro", ("AVG", "STD", "SEN", "VIFF", "Qabf", "Qc", "Qm"), "Time: seconds per pair; the paper's on its hardware (MATLAB/GPU), ours the mean fuse() time on this machine's CPU when each image was computed (kept in the cache; noisy on a shared machine)."),
     "table6": PaperTable("table6", "VI", "Infrared-visible fusion (TNO)", "tno", ("AVG", "STD", "VIFF", "Qabf"), "The paper averages over 14 TNO pairs; our tno set is the 25-pair subset most papers use, so differences include the pair selection."),
     "table7": PaperTable("table7", "VII", "Medical fusion (CT-MRI)", "medical-ct-mri", ("AVG", "STD", "VIFF", "Qabf"), "The paper averages over 8 CT-MRI pairs; our set has 21, so differences include the pair selection."),
 }
@@ -132,8 +132,14 @@ def make_table(
         notes.append(f"Our values are missing: {exc}")
     if limit is not None:
         notes.append(f"Our values use only the first {limit} pairs (--limit): not comparable with the paper's means.")
+    if "ufa-paper" in conventions:
+        notes.append(
+            "Rows marked (ufa-paper) are computed the way the paper's values were (inferred from its Table V: AVG, STD, "
+            "SEN, Qabf on the R channel, VIFF and Qm on gray [0, 1]; `fusionbench metrics --conventions`, docs/conventions.md); "
+            "rows marked (reference) use the golden MATLAB definitions on gray images."
+        )
     for convention in conventions:
-        suffix = f" ({convention})" if convention else ""
+        suffix = f" ({convention or 'reference'})" if len(conventions) > 1 else (f" ({convention})" if convention else "")
         if dataset is not None and specs:
             result = run(dataset, specs, metrics=list(table.metrics), cache_dir=cache_dir, workers=workers, convention=convention, quiet=quiet)
             failed += len(result.failed)
@@ -236,7 +242,8 @@ def make_tables(
     comparison grids of the paper's Figs. 7-9); returns the number of failed tasks."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    conventions = [None if c in ("", "reference") else c for c in (convention or "reference").split(",")]
+    # By default the paper's own convention (for the comparison) and the reference beside it.
+    conventions = [None if c in ("", "reference") else c for c in (convention or "ufa-paper,reference").split(",")]
     failed = 0
     for name in names:
         result = make_table(name, data_dir, cache_dir, reference_results, conventions, workers, quiet, limit)
@@ -247,9 +254,30 @@ def make_tables(
         if name == "table5":
             for path in paper_figures(out, data_dir, cache_dir, reference_results, workers):
                 print(f"wrote {path}")
+    _write_index(out)
     if failed:
         print(f"{failed} task(s) failed; rerun `fusionbench run` on the dataset for the log", file=sys.stderr)
     return failed
+
+
+def _write_index(out: Path) -> None:
+    """``<out>/README.md``: the tables and figures present in ``out``."""
+    lines = [
+        "# The UFA-Fuse paper's tables, regenerated",
+        "",
+        "Made by `fusionbench paper all` (one table: `fusionbench paper table5`). Each table shows the",
+        "published values and ours beside them; published numbers and their source are in",
+        "`fusionbench/data/ufa_fuse_table*.csv`.",
+        "",
+    ]
+    for name, table in TABLES.items():
+        if (out / f"{name}.md").is_file():
+            lines.append(f"* [Table {table.number}: {table.title}]({name}.md) (`{table.dataset}`; values also in `{name}.csv`)")
+    figures = sorted(out.glob("fig*_*.jpg"))
+    if figures:
+        lines += ["", "Figures 7-9 of the paper with our methods and the authors' published images (zoomed insets):", ""]
+        lines += [f"* [{f.stem}]({f.name})" for f in figures]
+    (out / "README.md").write_text("\n".join(lines) + "\n")
 
 
 FIGURES = {"fig7": "lytro-05", "fig8": "lytro-20", "fig9": "lytro-12"}
