@@ -256,3 +256,15 @@ def test_values_do_not_depend_on_the_thread_count(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(shared, "_THREADS", 1)
     single = {name: get_metric(name)(*images) for name in PAPER_METRICS}
     assert threaded == single
+
+
+def test_nested_parallel_work_does_not_deadlock() -> None:
+    """A pool task that itself filters (uses the pool) runs its inner work in its own thread."""
+    from fusionbench.metrics._shared import parallel_map, thread_count
+
+    images = np.random.default_rng(2).random((4, 60, 70))
+    window = fspecial_gaussian((1, 9), 1.8)[0]
+    tasks = [images[i : i + 1] for i in range(2 * thread_count() + 1)]
+    nested = parallel_map(lambda stack: correlate_separable(stack, window, window), tasks)
+    for stack, result in zip(tasks, nested):
+        np.testing.assert_array_equal(result, correlate_separable(stack, window, window))

@@ -16,6 +16,7 @@ and the two speed devices of the metrics.
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, TypeVar
 
@@ -40,6 +41,7 @@ def _thread_setting() -> int:
 
 _THREADS = _thread_setting()
 _PIXELS_PER_BLOCK = 32768
+_THREAD_PREFIX = "fusionbench-metrics"
 _pool: ThreadPoolExecutor | None = None
 
 
@@ -60,12 +62,14 @@ def thread_count() -> int:
 
 def parallel_map(function: Callable[..., T], items: list) -> list[T]:
     """``[function(item) for item in items]``, the items processed in the pool's threads
-    (with the caller's numpy error settings, which are per thread); results in item order."""
+    (with the caller's numpy error settings, which are per thread); results in item order.
+    Called from inside a pool thread (a parallel task that itself filters, say) it runs the
+    items there, one after another: waiting on the pool from its own threads could deadlock."""
     global _pool
-    if len(items) <= 1 or _THREADS == 1:
+    if len(items) <= 1 or _THREADS == 1 or threading.current_thread().name.startswith(_THREAD_PREFIX):
         return [function(item) for item in items]
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="fusionbench-metrics")
+        _pool = ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix=_THREAD_PREFIX)
     error_settings = np.geterr()
 
     def run(item) -> T:
