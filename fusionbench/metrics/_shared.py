@@ -6,11 +6,12 @@ and the two speed devices of the metrics.
   already computed.
 * :func:`correlate_separable`: exact direct-sum filtering with a separable kernel as banded
   matrix products (BLAS), the filter behind the local window statistics.
-* :func:`map_row_blocks`: per-pixel stages run on blocks of rows in a small thread pool
-  (numpy releases the GIL inside its loops, and ~32k-pixel blocks keep a stage's temporaries
-  in cache). Results come back in block order, so values do not depend on the threads. The
-  pool has ``min(4, cpu_count)`` threads; set ``FUSIONBENCH_METRIC_THREADS=1`` (read at import)
-  to run in the calling thread only, e.g. when many processes evaluate metrics at once.
+* :func:`parallel_map` and :func:`map_row_blocks`: work items, and per-pixel stages on blocks
+  of rows, run in a small thread pool (numpy and BLAS release the GIL, and ~32k-pixel blocks
+  keep a stage's temporaries in cache). Results come back in item order, so values do not
+  depend on the threads. The pool has ``min(4, cpu_count)`` threads; set
+  ``FUSIONBENCH_METRIC_THREADS=1`` (read at import) to run in the calling thread only, e.g.
+  when many processes evaluate metrics at once.
 """
 
 from __future__ import annotations
@@ -92,6 +93,9 @@ def map_row_blocks(function: Callable[..., T], *arrays: np.ndarray) -> list[T]:
 # Outputs per block in correlate_separable (the Toeplitz block is 16 x (16 + n - 1)):
 # measured fastest for kernels of 3 to 31 taps on 520 x 520 images.
 _BLOCK = 16
+# OpenBLAS runs a matrix product of at most this many multiply-adds (m n k) in the calling
+# thread; keeping ours that small leaves the threading to the pool.
+_SINGLE_THREAD_GEMM = 262144
 
 
 def _toeplitz_block(kernel: np.ndarray, outputs: int, step: int) -> np.ndarray:
@@ -110,9 +114,7 @@ def _correlate_rows_transposed(rows: np.ndarray, block: np.ndarray, n: int, step
 
     Computed as (Toeplitz block) @ (row slice)^T per block of outputs: products with a long
     inner dimension, which BLAS runs much faster than the untransposed form, and the second
-    pass then reads the transposed result along its rows again. For one image (R of a few
-    hundred) each product stays below OpenBLAS's threading threshold, so it runs in the
-    calling thread and the images can be spread over the pool.
+    pass then reads the transposed result along its rows again.
     """
     n_out = out.shape[0]
     b = block.shape[0]
@@ -147,12 +149,14 @@ def correlate_separable(
     row_block = _toeplitz_block(row_kernel, min(_BLOCK, w_out), step)
     column_block = _toeplitz_block(column_kernel, min(_BLOCK, h_out), step)
     # Along rows into (W_out, H) per image, then along its rows again: back in (H_out, W_out)
-    # order. Rows are independent in both passes, so each image's pass is cut into `parts`
-    # tasks, enough to keep every thread busy when there are few images.
+    # order. Rows are independent in both passes, so each image's pass is cut into chunks:
+    # enough of them to keep every thread busy when there are few images, and small enough
+    # for BLAS to run each product in the calling thread.
     along_rows = [np.empty((w_out, height)) for _ in range(len(planes))]
-    parts = max(1, -(-2 * _THREADS // len(planes)))
+    balance_parts = -(-2 * _THREADS // len(planes))
 
-    def chunks(n: int) -> list[slice]:
+    def chunks(n: int, block: np.ndarray) -> list[slice]:
+        parts = max(balance_parts, -(-n * block.size // _SINGLE_THREAD_GEMM))
         bounds = np.linspace(0, n, min(parts, n) + 1).astype(int)
         return [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
 
@@ -164,8 +168,8 @@ def correlate_separable(
         index, cols = task
         _correlate_rows_transposed(along_rows[index][cols], column_block, column_kernel.size, step, out[index][:, cols])
 
-    parallel_map(row_pass, [(index, rows) for index in range(len(planes)) for rows in chunks(height)])
-    parallel_map(column_pass, [(index, cols) for index in range(len(planes)) for cols in chunks(w_out)])
+    parallel_map(row_pass, [(index, rows) for index in range(len(planes)) for rows in chunks(height, row_block)])
+    parallel_map(column_pass, [(index, cols) for index in range(len(planes)) for cols in chunks(w_out, column_block)])
     return out.reshape(*lead, h_out, w_out)
 
 
