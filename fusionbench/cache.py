@@ -89,9 +89,17 @@ def fused_key(identity: dict[str, Any], code_version: str, input_sha256: Sequenc
 
 
 def score_key(fused: str, metric: str, metric_version: str, convention: str | None, gt_sha256: str | None) -> str:
-    """Key of one score: the fused image's key + metric name, code version, convention, gt."""
+    """Key of one score: the fused image's key + metric name, code version, convention, gt.
+    A named convention is keyed with the source of the conventions package too (its
+    transforms and definitions are code the metric's own version does not cover)."""
+    identity: Any = convention
+    if convention is not None:
+        import fusionbench.metrics.conventions  # noqa: F401  (loaded so that its source is hashed)
+
+        package = "fusionbench.metrics.conventions"
+        identity = {"name": convention, "code": _source_hash(package, f"{package}.transforms", f"{package}.definitions")}
     return _digest(
-        {"kind": "score", "format": FORMAT_VERSION, "fused": fused, "metric": metric, "version": metric_version, "convention": convention, "gt": gt_sha256}
+        {"kind": "score", "format": FORMAT_VERSION, "fused": fused, "metric": metric, "version": metric_version, "convention": identity, "gt": gt_sha256}
     )
 
 

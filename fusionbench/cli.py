@@ -50,6 +50,8 @@ def _parse_params(items: Sequence[str] | None) -> dict[str, object]:
 def cmd_metrics(args: argparse.Namespace) -> int:
     from .metrics import get_metric, list_metrics
 
+    if args.conventions:
+        return _print_conventions(args.pattern)
     rows = []
     for name in list_metrics(args.pattern):
         m = get_metric(name)
@@ -59,10 +61,29 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_conventions(pattern: str | None) -> int:
+    """Per convention, each metric it defines with its input transform and definition."""
+    from .metrics import list_metrics
+    from .metrics.conventions import CONVENTIONS, describe
+
+    wanted = set(list_metrics(pattern))
+    for convention in CONVENTIONS.values():
+        rules = [(name, rule) for name, rule in describe(convention) if name in wanted]
+        print(f"{convention.name}: {convention.title}\n  source: {convention.source}")
+        transforms = {rule.transform.name: rule.transform.description for _, rule in rules}
+        for name, description in transforms.items():
+            print(f"  input [{name}]: {description}")
+        width = max((len(name) for name, _ in rules), default=0)
+        for name, rule in rules:
+            print(f"  {name:<{width}}  [{rule.transform.name}] {rule.definition}")
+        print()
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from .metrics import evaluate
 
-    scores = evaluate(args.a, args.b, args.fused, metrics=args.metrics, gt=args.gt)
+    scores = evaluate(args.a, args.b, args.fused, metrics=args.metrics, gt=args.gt, convention=args.convention)
     if args.json:
         print(json.dumps(scores, indent=2))
     else:
@@ -128,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("metrics", help="list the metrics (name, aliases, range, direction, reference)")
     p.add_argument("pattern", nargs="?", help="glob filter, e.g. 'Q*'")
+    p.add_argument("--conventions", action="store_true", help="print, per metric convention, how each metric is computed")
     p.set_defaults(func=cmd_metrics)
 
     p = sub.add_parser("evaluate", help="score a fused image against its sources")
@@ -137,6 +159,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gt", help="ground-truth image (enables PSNR/SSIM)")
     p.add_argument("--metrics", default=None, help="comma-separated names, 'seven' or 'all' (default: all that apply)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument(
+        "--convention",
+        default="reference",
+        help="score the way a paper/evaluator did: reference (default), ufa-paper, cddfuse, vifb "
+        "(see `fusionbench metrics --conventions`)",
+    )
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("methods", help="list the fusion methods")

@@ -173,6 +173,12 @@ def cmd_cache(args: argparse.Namespace) -> int:
 def cmd_paper(args: argparse.Namespace) -> int:
     from .paper import TABLES, make_tables
 
+    if args.table == "conventions":
+        from .conventions_report import write_conventions_report
+
+        path = write_conventions_report(args.out, args.data_dir, args.cache_dir, args.reference_results, args.workers, args.quiet)
+        print(f"wrote {path}")
+        return 0
     names = list(TABLES) if args.table == "all" else [args.table]
     failed = make_tables(
         names,
@@ -277,10 +283,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_cache)
 
     p = sub.add_parser("paper", help="regenerate the UFA-Fuse paper's tables with our values beside the published ones")
-    p.add_argument("table", choices=("table3", "table4", "table5", "table6", "table7", "all"))
+    p.add_argument("table", choices=("table3", "table4", "table5", "table6", "table7", "all", "conventions"), help="a table, all of them, or 'conventions' (reports/paper/conventions.md: how metric conventions move Table V's values)")
     p.add_argument("--out", default="reports/paper", help="output folder (default reports/paper)")
     p.add_argument("--reference-results", help="folder of other authors' fused Lytro images (default: <data root>/../reference-results/mfifb-lytro)")
-    p.add_argument("--convention", help="metric convention(s) for our values, e.g. ufa-paper or reference,ufa-paper (default: reference)")
+    p.add_argument("--convention", help="metric convention(s) for our values, e.g. reference or ufa-paper (default: ufa-paper,reference: the paper's convention, and the reference beside it)")
     p.add_argument("--limit", type=int, help="only the first N pairs (a quick look; not comparable with the paper)")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--quiet", action="store_true")

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import inspect
 import json
 import os
 import re
@@ -51,6 +50,7 @@ from .cache import Cache, fused_key, method_code_version, metric_code_version, s
 from .datasets import DatasetError, DatasetPairs, Pair, file_sha256, open_dataset, select_pairs
 from .io import read_image, read_image_native, to_uint8
 from .metrics import evaluate, resolve_metrics
+from .metrics.conventions import get_convention
 from .metrics.registry import Metric
 from .paths import cache_root
 from .registry import create_method, get_method_class
@@ -172,8 +172,7 @@ def run(
         dataset = select_pairs(dataset, pairs, limit)
     # 2. methods and metrics, checked before any work
     specs = _check_methods([_with_device(spec, device) for spec in parse_method_specs(methods)])
-    selected = _resolve_metrics(metrics, dataset)
-    _check_convention(convention)
+    selected = _check_convention(convention, _resolve_metrics(metrics, dataset), metrics)
     with tempfile.TemporaryDirectory(prefix="fusionbench-nocache-") as scratch:
         cache = Cache(cache_root(cache_dir) if use_cache else scratch)
         # 3. tasks: (pair, method) with their cache keys
@@ -274,9 +273,17 @@ def _resolve_metrics(metrics: str | Sequence[str] | None, dataset: DatasetPairs)
     return [m for m in selected if "gt" not in m.needs]
 
 
-def _check_convention(convention: str | None) -> None:
-    if convention is not None and "convention" not in inspect.signature(evaluate).parameters:
-        raise ValueError(f"convention {convention!r} requested, but this fusionbench's evaluate() has no conventions")
+def _check_convention(convention: str | None, selected: list[Metric], metrics: str | Sequence[str] | None) -> list[Metric]:
+    """Under a named convention, ``all`` means the metrics it defines, and naming one it does
+    not define is an error (before any work)."""
+    if convention is None:
+        return selected
+    scheme = get_convention(convention)
+    if metrics is None or (isinstance(metrics, str) and metrics.strip().lower() == "all"):
+        return [m for m in selected if scheme.defines(m)]
+    for metric in selected:
+        scheme.rule(metric)
+    return selected
 
 
 def make_tasks(dataset: DatasetPairs, specs: Sequence[MethodSpec], metrics: Sequence[Metric], convention: str | None, cache_dir: Path) -> list[Task]:

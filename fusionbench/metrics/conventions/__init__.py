@@ -61,9 +61,6 @@ class Rule:
     compute: Callable[[MetricInputs], float] | None
     definition: str
 
-    def line(self) -> str:
-        return f"{self.transform.description}; {self.definition}"
-
 
 @dataclass(frozen=True)
 class Convention:
@@ -86,7 +83,7 @@ class Convention:
 
     def rule(self, metric: Metric) -> Rule:
         if self.rules is None:
-            return Rule(GRAY, None, f"{metric.description} ({metric.reference})")
+            return Rule(GRAY, None, metric.reference)
         try:
             return self.rules[metric.name]
         except KeyError:
@@ -199,6 +196,6 @@ def get_convention(name: str | Convention | None) -> Convention:
         raise ValueError(f"unknown metric convention {name!r}; conventions: {', '.join(CONVENTIONS)}") from None
 
 
-def describe(convention: Convention) -> list[tuple[str, str]]:
-    """(metric, one-line rule) for every metric the convention defines."""
-    return [(name, convention.rule(get_metric(name)).line()) for name in convention.metrics()]
+def describe(convention: Convention) -> list[tuple[str, Rule]]:
+    """(metric, rule) for every metric the convention defines, in registry order."""
+    return [(name, convention.rule(get_metric(name))) for name in convention.metrics()]
