@@ -14,7 +14,12 @@ Layout under the cache root (``--cache-dir`` > ``$FUSIONBENCH_CACHE`` > user cac
 
     fused/<k[:2]>/<k>.npy    the fused image as saved: uint8, (H, W) or (H, W, 3)
     fused/<k[:2]>/<k>.json   {"npy_sha256", "fuse_seconds", "shape", "method", "checksum"}
-    scores/<k[:2]>/<k>.json  {"value", "metric", "checksum"}
+    scores/<k[:2]>/<k>.json  {"scores": {score key: {"metric", "value"}}, "checksum"}
+
+Scores live in one file per fused image (``k`` = the fused key), holding every score
+computed for it under its own score key: a task reads and writes one file, not one per
+metric (that was most of the runner's own per-task time), and a new metric or metric
+version adds an entry beside the others.
 
 The image is stored as ``.npy`` (not PNG) because encoding PNG costs more than fusing with a
 fast method; reports write their own PNG/JPEG copies. Every write goes to a temporary file in
@@ -34,7 +39,7 @@ import json
 import os
 import shutil
 import sys
-import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -169,15 +174,20 @@ class Cache:
 
     # ------------------------------------------------------------ scores
 
-    def get_score(self, key: str) -> float | None:
-        """The cached value (may be NaN: a metric's documented degenerate result) or None."""
-        entry = self._read_json(self._path("scores", key, ".json"))
+    def get_scores(self, fused: str) -> dict[str, float]:
+        """``{score key: value}`` stored for the fused image ``fused`` (values may be NaN: a
+        metric's documented degenerate result); empty when absent or corrupted."""
+        entry = self._read_json(self._path("scores", fused, ".json"))
         if entry is None:
-            return None
-        return float(entry["value"])
+            return {}
+        return {key: float(item["value"]) for key, item in entry["scores"].items()}
 
-    def put_score(self, key: str, value: float, metric: str) -> None:
-        self._write_json(self._path("scores", key, ".json"), {"value": value, "metric": metric})
+    def put_scores(self, fused: str, scores: dict[str, tuple[str, float]]) -> None:
+        """Add ``{score key: (metric name, value)}`` to the fused image's score file."""
+        path = self._path("scores", fused, ".json")
+        entry = self._read_json(path) or {"scores": {}}
+        entry["scores"].update({key: {"metric": metric, "value": value} for key, (metric, value) in scores.items()})
+        self._write_json(path, entry)
 
     # ------------------------------------------------------------ housekeeping
 
@@ -188,10 +198,14 @@ class Cache:
             folder = self.root / kind
             if not folder.is_dir():
                 continue
-            for path in folder.rglob("*"):
-                if path.is_file():
-                    total += path.stat().st_size
-                    counts[kind] += path.suffix == ".json"
+            for path in folder.rglob("*.*"):
+                total += path.stat().st_size
+                if path.suffix != ".json":
+                    continue
+                if kind == "scores":
+                    counts[kind] += len((self._read_json(path) or {"scores": {}})["scores"])
+                else:
+                    counts[kind] += 1
         return CacheInfo(self.root, counts["fused"], counts["scores"], total)
 
     def clear(self) -> CacheInfo:
@@ -240,11 +254,11 @@ def _file_sha256(path: Path) -> str:
 
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # A name unique to this process and thread (cheaper than mkstemp; writers never share it).
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        tmp.write_bytes(data)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise

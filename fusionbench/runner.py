@@ -357,22 +357,20 @@ def run_task(task: Task, compute: bool = True) -> TaskResult | None:
             return result
     result.fuse_seconds = entry.fuse_seconds
     result.fused_path = str(entry.path)
+    cached = cache.get_scores(task.fused_key)
     missing = []
     for metric, key in zip(task.metrics, task.score_keys):
-        value = cache.get_score(key)
-        if value is None:
-            missing.append((metric, key))
+        if key in cached:
+            result.scores[metric] = cached[key]
         else:
-            result.scores[metric] = value
+            missing.append((metric, key))
     if missing and not compute:
         return None
     if missing:
         fused = entry.image() if fused is None else fused
         values = _score(task, fused, [m for m, _ in missing], result)
-        for metric, key in missing:
-            if metric in values:
-                result.scores[metric] = values[metric]
-                cache.put_score(key, values[metric], metric)
+        result.scores.update(values)
+        cache.put_scores(task.fused_key, {key: (metric, values[metric]) for metric, key in missing if metric in values})
         result.computed = True
     result.corrupted = len(cache.corrupted)
     return result
