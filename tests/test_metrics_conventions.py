@@ -306,3 +306,15 @@ def test_vifb_matches_its_matlab_code(case_id: str) -> None:
     for row in rows:
         expected = float(row["value"])
         assert abs(scores[row["metric"]] - expected) <= 1e-9 * max(1.0, abs(expected)), (row["call"], scores[row["metric"]], expected)
+
+
+def test_every_variant_of_the_conventions_report_evaluates() -> None:
+    """`fusionbench paper conventions` compares each metric's variants with its first, the reference."""
+    from fusionbench.conventions_report import VARIANTS
+
+    a, b, f = (_rng_image(seed, (64, 64, 3)) for seed in (28, 29, 30))
+    first: dict[str, str] = {}
+    for metric, label, convention in VARIANTS:
+        if first.setdefault(metric, label) == label:
+            assert convention == "reference", label
+        assert math.isfinite(fusionbench.evaluate(a, b, f, metrics=[metric], convention=convention)[metric]), label

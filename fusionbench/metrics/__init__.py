@@ -2,7 +2,9 @@
 
 Each metric module registers its metrics with :func:`register_metric`; importing it here is
 what makes them available. All metrics compute on gray float64 images on [0, 255]
-(conventions in :mod:`fusionbench.metrics.inputs`).
+(conventions in :mod:`fusionbench.metrics.inputs`); how other evaluators and papers compute
+them differently - ``evaluate(..., convention="ufa-paper" | "cddfuse" | "vifb")`` - is in
+:mod:`fusionbench.metrics.conventions`.
 """
 
 from .evaluate import evaluate
