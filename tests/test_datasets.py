@@ -350,3 +350,14 @@ def test_safe_extract_refuses_links_and_zip_traversal(tmp_path):
         zf.writestr("../../evil.txt", "x")
     with pytest.raises(ArchiveError, match="outside"):
         safe_extract(tmp_path / "evil.zip", tmp_path / "t2")
+
+
+def test_cli_datasets_list_shows_pairs_status_and_size(tmp_path, capsys):
+    (tmp_path / "tno").mkdir()
+    (tmp_path / "tno" / "01-IR.png").write_bytes(b"x")
+    assert main(["datasets", "list", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"data root: {tmp_path}" in out
+    assert re.search(r"^lytro\s+20\s+multi-focus\s+A/B\s+RGB\s+absent\s+1\.8 MB$", out, re.M)
+    assert re.search(r"^tno\s+25\s+infrared-visible\s+IR/VIS\s.*partial 1/50\s+12\.5 MB$", out, re.M)
+    assert re.search(r"^synthetic\s+6\s.*generated on use", out, re.M)

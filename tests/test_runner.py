@@ -265,3 +265,17 @@ def test_baseline_and_regress(tmp_path, cache_dir):
     report = regress("synthetic", path=path)
     assert not report.ok and "1 of 6 scores moved" in report.text and "MOVED" in report.text
     assert main(["regress", "--dataset", "synthetic", "--baseline", str(path), "--quiet"]) == 1
+
+
+def test_make_run_defaults_to_lytro_when_present_else_synthetic(tmp_path):
+    from fusionbench.commands import default_dataset, default_methods
+
+    assert default_dataset(str(tmp_path)) == "synthetic"
+    methods = default_methods().split(",")
+    assert methods == [m for m in ("ufa", "dwt", "gff") if m in registry.list_methods()] or methods == ["average"]
+
+
+def test_make_run_uses_lytro_from_the_data_root(data_dir):
+    from fusionbench.commands import default_dataset
+
+    assert default_dataset(str(data_dir)) == "lytro"
