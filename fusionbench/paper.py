@@ -220,7 +220,7 @@ def _layout(table: PaperTable, paper: pd.DataFrame, ours: dict, source: str, not
         "",
         f"{source}",
         "",
-        "Our metrics are computed on each fused image quantised to 8 bits as saved, with the sources as read (colour to gray with MATLAB rgb2gray).",
+        "Our metrics are computed on each fused image quantised to 8 bits as saved, with the sources as read.",
     ]
     text += ["", *[f"- {n}" for n in notes]] if notes else []
     frame = pd.DataFrame(long_rows, columns=["row", "source", "metric", "value"])
@@ -273,6 +273,10 @@ def _write_index(out: Path) -> None:
     for name, table in TABLES.items():
         if (out / f"{name}.md").is_file():
             lines.append(f"* [Table {table.number}: {table.title}]({name}.md) (`{table.dataset}`; values also in `{name}.csv`)")
+    if (out / "conventions.md").is_file():
+        lines.append("* [Metric conventions: which Table V rows are reproducible, and how each convention moves each metric](conventions.md) (`fusionbench paper conventions`)")
+    if (out / "qc_variants.md").is_file():
+        lines.append("* [Qc (Chen-Blum) variants on the DRPL row](qc_variants.md) (`python benchmarks/qc_variants.py`)")
     figures = sorted(out.glob("fig*_*.jpg"))
     if figures:
         lines += ["", "Figures 7-9 of the paper with our methods and the authors' published images (zoomed insets):", ""]
