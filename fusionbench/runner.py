@@ -36,6 +36,7 @@ import re
 import tempfile
 import time
 import traceback
+import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -172,6 +173,8 @@ def run(
         dataset = select_pairs(dataset, pairs, limit)
     # 2. methods and metrics, checked before any work
     specs = _check_methods([_with_device(spec, device) for spec in parse_method_specs(methods)])
+    if device != "cpu" and not any("device" in s.params for s in specs):
+        warnings.warn(f"--device {device}: none of the methods has a device parameter; all run on the CPU", stacklevel=2)
     selected = _check_convention(convention, _resolve_metrics(metrics, dataset), metrics)
     with tempfile.TemporaryDirectory(prefix="fusionbench-nocache-") as scratch:
         cache = Cache(cache_root(cache_dir) if use_cache else scratch)

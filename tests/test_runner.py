@@ -279,3 +279,8 @@ def test_make_run_uses_lytro_from_the_data_root(data_dir):
     from fusionbench.commands import default_dataset
 
     assert default_dataset(str(data_dir)) == "lytro"
+
+
+def test_device_request_without_device_methods_warns(cache_dir):
+    with pytest.warns(UserWarning, match="none of the methods has a device parameter"):
+        _run(cache_dir, limit=1, device="cuda")
