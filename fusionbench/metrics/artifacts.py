@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._shared import sobel_filter2
+from ._shared import map_row_blocks, sobel_filter2
 from .inputs import MetricInputs
 from .registry import register_metric
 
@@ -64,21 +64,19 @@ def sobel_mirror(x: MetricInputs, role: str) -> tuple[np.ndarray, np.ndarray]:
     return x.cached(("sobel_mirror", role), compute)
 
 
-def _strength_and_angle(x: MetricInputs, role: str) -> tuple[np.ndarray, np.ndarray]:
+def _strength_and_angle(gv: np.ndarray, gh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Edge strength sqrt(gh^2 + gv^2) and angle atan(gv / gh) (0 where both are 0)."""
-
-    def compute() -> tuple[np.ndarray, np.ndarray]:
-        gv, gh = sobel_mirror(x, role)
-        strength = np.sqrt(gh * gh + gv * gv)
-        angle = np.where((gv == 0) & (gh == 0), 0.0, np.arctan(gv / gh))
-        return strength, angle
-
-    return x.cached(("petrovic_strength_angle", role), compute)
+    strength = np.sqrt(gh * gh + gv * gv)
+    angle = np.arctan(gv / gh)
+    angle[strength == 0] = 0.0
+    return strength, angle
 
 
 def _preservation(g_s: np.ndarray, a_s: np.ndarray, g_f: np.ndarray, a_f: np.ndarray) -> np.ndarray:
     """Q^SF = sqrt(Q_g Q_a) of Petrovic & Xydeas 2005 for one source S."""
-    relative = np.where((g_s == 0) | (g_f == 0), 0.0, np.where(g_s > g_f, g_f / g_s, g_s / g_f))
+    # G = min / max of the strengths (g_F / g_S where g_S > g_F, else g_S / g_F), 0 where either is 0.
+    larger = np.maximum(g_s, g_f)
+    relative = np.divide(np.minimum(g_s, g_f), larger, out=np.zeros_like(larger), where=larger > 0)
     orientation = np.abs(np.abs(a_s - a_f) - np.pi / 2) * (2.0 / np.pi)
     q_g = _GAMMA_G / (1.0 + np.exp(-_K_G * (relative - _SIGMA_G)))
     q_a = _GAMMA_A / (1.0 + np.exp(-_K_A * (orientation - _SIGMA_A)))
@@ -86,7 +84,21 @@ def _preservation(g_s: np.ndarray, a_s: np.ndarray, g_f: np.ndarray, a_f: np.nda
 
 
 def _weight(g: np.ndarray) -> np.ndarray:
-    return np.where(g >= _T_D, g**_L_G, _W_MIN)
+    """g^1.5 where g >= 2, else 0.001."""
+    return np.where(g >= _T_D, g * np.sqrt(g), _W_MIN)
+
+
+def _block_sums(
+    gv_a: np.ndarray, gh_a: np.ndarray, gv_b: np.ndarray, gh_b: np.ndarray, gv_f: np.ndarray, gh_f: np.ndarray
+) -> tuple[float, float]:
+    """sum over artifact pixels of (1 - Q^AF) w_A + (1 - Q^BF) w_B, and sum(w_A + w_B), over
+    a block of pixels."""
+    (g_a, a_a), (g_b, a_b), (g_f, a_f) = (_strength_and_angle(v, h) for v, h in ((gv_a, gh_a), (gv_b, gh_b), (gv_f, gh_f)))
+    w_a, w_b = _weight(g_a), _weight(g_b)
+    loss = (1.0 - _preservation(g_a, a_a, g_f, a_f)) * w_a
+    loss += (1.0 - _preservation(g_b, a_b, g_f, a_f)) * w_b
+    artifacts = (g_f > g_a) & (g_f > g_b)
+    return float(np.sum(loss[artifacts])), float(np.sum(w_a + w_b))
 
 
 @register_metric(
@@ -114,12 +126,5 @@ def nabf(x: MetricInputs) -> float:
     no stronger edge anywhere (e.g. F = A = B). Petrovic's original artifact measure
     (``NABF1`` there) sums 2 - Q^AF - Q^BF instead and is not this value.
     """
-    g_a, a_a = _strength_and_angle(x, "a")
-    g_b, a_b = _strength_and_angle(x, "b")
-    g_f, a_f = _strength_and_angle(x, "fused")
-    w_a, w_b = _weight(g_a), _weight(g_b)
-    q_af = _preservation(g_a, a_a, g_f, a_f)
-    q_bf = _preservation(g_b, a_b, g_f, a_f)
-    artifacts = (g_f > g_a) & (g_f > g_b)
-    loss = (1.0 - q_af) * w_a + (1.0 - q_bf) * w_b
-    return float(np.sum(loss[artifacts]) / np.sum(w_a + w_b))
+    sums = map_row_blocks(_block_sums, *sobel_mirror(x, "a"), *sobel_mirror(x, "b"), *sobel_mirror(x, "fused"))
+    return float(sum(part[0] for part in sums) / sum(part[1] for part in sums))
