@@ -30,6 +30,8 @@ from fusionbench.metrics.conventions.transforms import (
     opencv_gray_levels,
 )
 
+from .shared_crops import dataset_crops
+
 DATA = Path(__file__).parent / "data"
 
 
@@ -299,9 +301,9 @@ def _vifb_rows() -> list[dict[str, str]]:
 
 
 @pytest.mark.parametrize("case_id", sorted({row["case_id"] for row in _vifb_rows()}))
-def test_vifb_matches_its_matlab_code(case_id: str) -> None:
+def test_vifb_matches_its_matlab_code(case_id: str, data_dir: Path) -> None:
     rows = [row for row in _vifb_rows() if row["case_id"] == case_id]
-    a, b, f = (np.asarray(Image.open(DATA / "octave_vifb" / f"{case_id}-{tag}.png")) for tag in "ABF")
+    a, b, f = dataset_crops(data_dir)[case_id]
     scores = fusionbench.evaluate(a, b, f, metrics=[row["metric"] for row in rows], convention="vifb")
     for row in rows:
         expected = float(row["value"])

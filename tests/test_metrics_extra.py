@@ -20,6 +20,8 @@ from fusionbench.metrics.information import tsallis
 from fusionbench.metrics.reference_based import structural_similarity
 from fusionbench.metrics.similarity import multiscale_ssim
 
+from .shared_crops import golden_crops
+
 DATA = Path(__file__).parent / "data"
 Q = 1.85
 
@@ -31,13 +33,13 @@ def _rows() -> list[dict[str, str]]:
 
 @pytest.mark.parametrize("row", _rows(), ids=lambda r: f"{r['metric']}-{r['case_id']}")
 def test_matches_octave_reference(row: dict[str, str], request: pytest.FixtureRequest) -> None:
-    folder = {
-        "here": DATA / "octave_extra_metrics",
-        "octave_paper_metrics": DATA / "octave_paper_metrics",
-    }.get(row["inputs"])
-    if folder is None:
-        folder = request.getfixturevalue("golden_dir") / "inputs"
-    a, b, f = (np.asarray(Image.open(folder / f"{row['case_id']}-{tag}.png")) for tag in "ABF")
+    if row["inputs"] == "golden-crop":
+        a, b, f = golden_crops(request.getfixturevalue("golden_dir"))[row["case_id"]]
+    else:
+        folder = {"octave_paper_metrics": DATA / "octave_paper_metrics"}.get(row["inputs"])
+        if folder is None:
+            folder = request.getfixturevalue("golden_dir") / "inputs"
+        a, b, f = (np.asarray(Image.open(folder / f"{row['case_id']}-{tag}.png")) for tag in "ABF")
     value = fusionbench.evaluate(a, b, f, metrics=[row["metric"]])[row["metric"]]
     expected = float(row["value"])
     assert abs(value - expected) <= 1e-9 * max(1.0, abs(expected)), (row["call"], value, expected)

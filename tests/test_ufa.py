@@ -1,0 +1,350 @@
+"""UFA-Fuse: training-pair generator, network, loss, training/resume, weights files, tiled
+inference, the registered methods and the train / plot-training commands.
+
+Everything runs offline on tiny inputs: a DUTS-style folder and a BSDS500-style folder of
+small random images are made in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from fusionbench.ufa.data import (
+    BLUR_INTERVALS,
+    MultiFocusDataset,
+    draw_blur_size,
+    mean_filter,
+    resolve_source,
+    skimage_source,
+)
+from fusionbench.ufa.inference import fuse_arrays
+from fusionbench.ufa.model import VARIANTS, UFAFuse
+from fusionbench.ufa.train import TrainConfig, read_log, ssim, train
+from fusionbench.ufa.weights import WeightsError, load_model, read_metadata, save_weights
+
+ALLOWED_BLUR = {k for lo, hi in BLUR_INTERVALS for k in range(lo, hi + 1)}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: one thread avoids thread start-up and contention costs on a busy CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
+    from scipy import ndimage
+
+    img = sum(ndimage.gaussian_filter(rng.random((h, w, 3)), (s, s, 0)) * (1 + s) for s in (0.7, 2.0, 4.0))
+    return ((img - img.min()) / (img.max() - img.min()) * 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def duts_dir(tmp_path_factory):
+    """Six 72x64 textures with elliptical saliency masks, DUTS layout."""
+    root = tmp_path_factory.mktemp("duts")
+    (root / "DUTS-TR-Image").mkdir()
+    (root / "DUTS-TR-Mask").mkdir()
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:72, :64]
+    for i in range(6):
+        Image.fromarray(_texture(rng, 72, 64)).save(root / "DUTS-TR-Image" / f"im{i}.jpg", quality=95)
+        cy, cx, r = rng.uniform(20, 50), rng.uniform(20, 44), rng.uniform(10, 25)
+        mask = (((yy - cy) ** 2 + (xx - cx) ** 2) < r * r).astype(np.uint8) * 255
+        Image.fromarray(mask).save(root / "DUTS-TR-Mask" / f"im{i}.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def bsds_dir(tmp_path_factory):
+    """BSDS500 layout: images/<split>/<id>.jpg + segments/<split>/<id>.png label maps."""
+    root = tmp_path_factory.mktemp("bsds")
+    rng = np.random.default_rng(1)
+    for split in ("train", "val", "test"):
+        (root / "images" / split).mkdir(parents=True)
+        (root / "segments" / split).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(_texture(rng, 48, 56)).save(root / "images" / split / f"{i}.jpg")
+            labels = 1 + (np.arange(48)[:, None] // 16) * 4 + np.arange(56)[None, :] // 14  # 12 blocks
+            Image.fromarray(labels.astype(np.uint8)).save(root / "segments" / split / f"{i}.png")
+    return root
+
+
+# ------------------------------------------------------------------ generator
+
+
+@pytest.mark.parametrize("kind", ["duts", "bsds", "skimage"])
+def test_generator_invariants(kind, duts_dir, bsds_dir) -> None:
+    source = {"duts": lambda: resolve_source(str(duts_dir)), "bsds": lambda: resolve_source(str(bsds_dir)),
+              "skimage": lambda: skimage_source()}[kind]()
+    dataset = MultiFocusDataset(source, crop=40, seed=3)
+    margin = 6  # interior pixels: the box of the largest size (10) stays inside the crop
+    for index in range(6):
+        s = dataset.sample(index)
+        assert s.blur_size in ALLOWED_BLUR
+        m = s.mask[..., None]
+        np.testing.assert_array_equal(np.where(m, s.near, 0), np.where(m, s.gt, 0))  # near sharp on the mask
+        np.testing.assert_array_equal(np.where(m, 0, s.far), np.where(m, 0, s.gt))  # far sharp off it
+        inner = (slice(margin, -margin), slice(margin, -margin))
+        blurred, on = mean_filter(s.gt, s.blur_size)[inner], s.mask[inner][..., None]
+        np.testing.assert_allclose(np.where(on, s.near[inner], blurred), s.near[inner], atol=1e-6)  # near blurred off
+        np.testing.assert_allclose(np.where(on, blurred, s.far[inner]), s.far[inner], atol=1e-6)  # far blurred on
+        a, b, gt = dataset[index]
+        assert a.shape == (3, 40, 40) and a.dtype == torch.float32
+        np.testing.assert_array_equal(gt.numpy().transpose(1, 2, 0), s.gt)
+        first = s.far if s.swapped else s.near
+        np.testing.assert_array_equal(a.numpy().transpose(1, 2, 0), first)
+
+
+def test_generator_is_deterministic_and_seeded(duts_dir) -> None:
+    source = resolve_source(str(duts_dir))
+    one, two = MultiFocusDataset(source, crop=32, seed=5), MultiFocusDataset(source, crop=32, seed=5)
+    other = MultiFocusDataset(source, crop=32, seed=6)
+    for i in (0, 7):
+        for x, y in zip(one[i], two[i]):
+            assert torch.equal(x, y)
+    assert not torch.equal(one[0][2], other[0][2]) or not torch.equal(one[0][0], other[0][0])
+    swaps = {one.sample(i).swapped for i in range(20)}
+    assert swaps == {True, False}
+
+
+def test_blur_sizes_cover_the_paper_intervals() -> None:
+    rng = np.random.default_rng(0)
+    sizes = {draw_blur_size(rng) for _ in range(400)}
+    assert sizes == ALLOWED_BLUR == set(range(2, 11))
+
+
+def test_bsds_focus_maps_are_unions_of_segments(bsds_dir) -> None:
+    dataset = MultiFocusDataset(resolve_source(str(bsds_dir)), crop=40, seed=0)
+    fractions = [dataset.sample(i).mask.mean() for i in range(12)]
+    assert all(0.0 < f < 1.0 for f in fractions)
+
+
+def test_data_errors_name_the_problem(tmp_path) -> None:
+    with pytest.raises(ValueError, match="not 'bsds500', 'skimage' or an existing folder"):
+        resolve_source(str(tmp_path / "missing"))
+    with pytest.raises(FileNotFoundError, match="DUTS-TR-Image"):
+        resolve_source(str(tmp_path))
+
+
+# ------------------------------------------------------------------ network and loss
+
+
+def test_parameter_count_matches_table_ii() -> None:
+    counts = {v: sum(p.numel() for p in UFAFuse(v).parameters()) for v in VARIANTS}
+    # FEB1..7 + 7x7 (no bias) + FFB + ICB1..4
+    full = (3 * 64 * 9 + 64) + 6 * (64 * 64 * 9 + 64) + 2 * 49 + (128 * 64 + 64) + 3 * (64 * 64 * 9 + 64) + (64 * 3 * 9 + 3)
+    assert counts == {"full": full, "no-ca": full, "no-sa": full - 98, "no-ufa": full - 98}
+    assert 0.34e6 < full < 0.35e6
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_forward_shapes_and_attention_maps(variant) -> None:
+    torch.manual_seed(0)
+    model = UFAFuse(variant).eval()
+    a, b = torch.rand(2, 3, 20, 28), torch.rand(2, 3, 20, 28)
+    with torch.no_grad():
+        out, att = model(a, b, return_attention=True)
+    assert out.shape == (2, 3, 20, 28) and float(out.min()) > 0 and float(out.max()) < 1
+    if variant in ("full", "no-sa"):
+        assert att.channel.shape == (2, 2, 64)
+        torch.testing.assert_close(att.channel.sum(dim=1), torch.ones(2, 64))
+    else:
+        assert att.channel is None
+    if variant in ("full", "no-ca"):
+        assert att.spatial.shape == (2, 2, 20, 28)
+        torch.testing.assert_close(att.spatial.sum(dim=1), torch.ones(2, 20, 28))
+    else:
+        assert att.spatial is None
+
+
+def test_swapping_inputs_swaps_attention() -> None:
+    torch.manual_seed(1)
+    model = UFAFuse("full").eval()
+    a, b = torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16)
+    with torch.no_grad():
+        _, ab = model(a, b, return_attention=True)
+        _, ba = model(b, a, return_attention=True)
+    torch.testing.assert_close(ab.spatial, ba.spatial.flip(1))
+    torch.testing.assert_close(ab.channel, ba.channel.flip(1))
+
+
+def test_ssim_matches_scikit_image() -> None:
+    from skimage.metrics import structural_similarity
+
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 36))
+    y = np.clip(x + rng.normal(0, 0.1, x.shape), 0, 1)
+    expected = structural_similarity(x, y, data_range=1.0, gaussian_weights=True, sigma=1.5,
+                                     use_sample_covariance=False)
+    got = ssim(torch.from_numpy(x)[None, None], torch.from_numpy(y)[None, None])
+    assert float(got) == pytest.approx(expected, abs=1e-10)
+    assert float(ssim(torch.from_numpy(x)[None, None], torch.from_numpy(x)[None, None])) == pytest.approx(1.0)
+
+
+# ------------------------------------------------------------------ training
+
+
+def _tiny_config(data: str, **kw) -> TrainConfig:
+    base = dict(data=data, steps=4, batch=2, crop="16,24@2", lr=1e-3, lr_milestones=[3], val_pairs=1,
+                val_crop=16, val_every=2, log_every=1, checkpoint_minutes=60.0)
+    return TrainConfig(**{**base, **kw})
+
+
+def test_resume_after_sigterm_is_bit_for_bit(tmp_path, duts_dir) -> None:
+    straight = train(_tiny_config(str(duts_dir)), tmp_path / "straight")
+    assert straight.status == "done" and straight.step == 4
+
+    def stop_at_step_2(entry):
+        if entry.get("step") == 2 and "loss" in entry:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    first = train(_tiny_config(str(duts_dir)), tmp_path / "split", progress=stop_at_step_2)
+    assert first.status == "interrupted" and first.step == 2 and first.weights is None
+    second = train(None, tmp_path / "split", resume=True)
+    assert second.status == "done" and second.step == 4
+    a, b = load_model(straight.weights), load_model(second.weights)
+    assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+    losses = lambda run: [(e["step"], e["loss"]) for e in read_log(tmp_path / run) if "loss" in e]  # noqa: E731
+    assert losses("split") == losses("straight")
+    with pytest.raises(ValueError, match="different lam"):
+        train(None, tmp_path / "split", resume=True, overrides={"lam": 0.5})
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(_tiny_config(str(duts_dir)), tmp_path / "split")
+
+
+def test_cli_train_and_plot(tmp_path, duts_dir) -> None:
+    from fusionbench.cli import main
+
+    out = tmp_path / "run"
+    args = ["train", "ufa", "--data", str(duts_dir), "--out", str(out), "--variant", "no-sa", "--lambda", "0.5",
+            "--steps", "2", "--batch", "1", "--crop", "16", "--val-pairs", "1", "--val-crop", "16"]
+    assert main(args) == 0
+    meta = read_metadata(out / "ufa-no-sa.safetensors")
+    assert meta["variant"] == "no-sa" and meta["info"]["lam"] == 0.5 and meta["info"]["step"] == 2
+    entries = read_log(out)
+    assert {"step", "loss", "l1", "ssim", "lr", "images_per_s"} <= set(next(e for e in entries if "loss" in e))
+    assert any("val_psnr" in e for e in entries)
+    assert main(["plot-training", str(out), "-o", str(tmp_path / "curves.png")]) == 0
+    assert Image.open(tmp_path / "curves.png").size[0] > 500
+
+
+# ------------------------------------------------------------------ weights files
+
+
+def test_weights_roundtrip_and_errors(tmp_path) -> None:
+    torch.manual_seed(0)
+    model = UFAFuse("no-ca")
+    path = tmp_path / "w.safetensors"
+    save_weights(model, path, {"steps": 7})
+    loaded = load_model(path)
+    assert loaded.variant == "no-ca"
+    assert all(torch.equal(p, q) for p, q in zip(model.state_dict().values(), loaded.state_dict().values()))
+    assert read_metadata(path)["info"] == {"steps": 7}
+
+    with pytest.raises(WeightsError, match="variant 'no-ca', not 'full'"):
+        load_model(path, "full")
+    with pytest.raises(WeightsError, match="not found"):
+        load_model(tmp_path / "nothing.safetensors")
+
+    corrupt = tmp_path / "corrupt.safetensors"
+    corrupt.write_bytes(b"\x00" * 64)
+    with pytest.raises(WeightsError, match="corrupt.safetensors"):
+        load_model(corrupt)
+    truncated = tmp_path / "truncated.safetensors"
+    truncated.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(WeightsError, match="truncated.safetensors"):
+        load_model(truncated)
+
+    from safetensors.torch import save_file
+
+    state = {k: v.contiguous() for k, v in UFAFuse("full").state_dict().items()}
+    state.pop("ffb.bias")
+    state["image_construction.0.weight"] = torch.zeros(64, 64, 5, 5)
+    mismatched = tmp_path / "mismatched.safetensors"
+    save_file(state, str(mismatched), metadata={"variant": "full"})
+    with pytest.raises(WeightsError, match=r"mismatched.safetensors.*missing: ffb.bias.*wrong shape: image_construction.0.weight"):
+        load_model(mismatched)
+
+
+# ------------------------------------------------------------------ inference and methods
+
+
+@pytest.mark.parametrize("variant", ["full", "no-ca"])  # with and without the global channel pooling
+def test_tiled_inference_equals_untiled(variant) -> None:
+    torch.manual_seed(2)
+    model = UFAFuse(variant)
+    rng = np.random.default_rng(0)
+    a, b = (rng.random((45, 53, 3), dtype=np.float32) for _ in range(2))
+    whole = fuse_arrays(model, a, b)
+    tiled = fuse_arrays(model, a, b, max_pixels=100, tile=18)
+    np.testing.assert_allclose(tiled, whole, atol=1e-5)
+    batch = fuse_arrays(model, [a, b], [b, a])
+    np.testing.assert_allclose(batch[0], whole, atol=1e-5)
+
+
+def test_method_with_weights_file(tmp_path) -> None:
+    import fusionbench
+
+    torch.manual_seed(3)
+    path = tmp_path / "mine.safetensors"
+    save_weights(UFAFuse("full"), path)
+    method = fusionbench.create_method("ufa", weights=str(path), max_pixels=400, tile=16)
+    rng = np.random.default_rng(1)
+    gray_a, gray_b = rng.random((30, 26), dtype=np.float32), rng.random((30, 26), dtype=np.float32)
+    fused = method.fuse(gray_a, gray_b)
+    assert fused.shape == (30, 26)
+    rgb = fusionbench.create_method("ufa", weights=str(path)).fuse(
+        np.repeat(gray_a[..., None], 3, 2), np.repeat(gray_b[..., None], 3, 2))
+    np.testing.assert_allclose(fused, rgb @ np.array([0.298936021293775, 0.587043074451121, 0.114020904255103]),
+                               atol=1e-5)
+    first = method.identity()["weights_sha256"]
+    save_weights(UFAFuse("full"), path)  # new random weights: the cache key changes
+    assert method.identity()["weights_sha256"] != first
+    with pytest.raises(WeightsError, match="variant 'full', not 'no-sa'"):
+        fusionbench.create_method("ufa-no-sa", weights=str(path)).fuse(gray_a, gray_b)
+
+
+def test_shipped_weights_are_listed_with_their_hash() -> None:
+    import hashlib
+
+    from fusionbench.ufa.weights import shipped_weights
+
+    for variant in VARIANTS:
+        path = shipped_weights(variant)
+        assert path.is_file(), f"{path} missing: ship the trained weights (reports/training/ufa.md)"
+        meta = read_metadata(path)
+        assert meta["variant"] == variant and meta["info"]["step"] > 0
+        sha = hashlib.sha256(path.read_bytes()).hexdigest()
+        assert sha in open(os.path.join(os.path.dirname(__file__), "..", "reports", "training", "ufa.md")).read()
+
+
+def test_methods_listing_does_not_import_torch() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, fusionbench; fusionbench.list_methods(); print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_attention_maps_of_shipped_model_follow_focus() -> None:
+    """Trained weights: the spatial attention favours the sharp source (paper Fig. 3)."""
+    from fusionbench.data import example
+    from fusionbench.ufa.weights import shipped_weights
+
+    pair = example(color=True)
+    model = load_model(shipped_weights("full"))
+    a, b = (torch.from_numpy(x[128:384, 192:320].copy()).permute(2, 0, 1)[None] for x in (pair.a, pair.b))
+    with torch.inference_mode():
+        _, att = model(a, b, return_attention=True)
+    left, right = att.spatial[0, 0, :, 16:48].mean(), att.spatial[0, 0, :, 80:112].mean()
+    assert float(left) > float(right)  # a is sharp on the left half, b on the right
