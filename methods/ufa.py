@@ -47,7 +47,9 @@ def _cached_model(path: str, sha256: str, variant: str):
 class UFA(FusionMethod):
     """UFA-Fuse, full model.
 
-    ``weights``: a ``.safetensors`` file (None: the weights shipped with fusionbench).
+    ``weights``: a ``.safetensors`` file, or the name of one shipped in
+    ``fusionbench/weights/`` without its suffix (e.g. ``"ufa-ablation"``, the full model
+    trained with the ablation variants' budget); None: this method's shipped weights.
     ``max_pixels`` / ``tile``: pairs larger than ``max_pixels`` pixels are fused in
     ``tile`` x ``tile`` tiles with exact results (bounded memory).
     ``device``: ``"cpu"`` (float32) or a CUDA device such as ``"cuda"`` (bf16 autocast).
@@ -62,9 +64,14 @@ class UFA(FusionMethod):
     device: str = "cpu"
 
     def weights_path(self) -> Path:
-        from fusionbench.ufa.weights import shipped_weights
+        from fusionbench.ufa.weights import WEIGHTS_DIR, shipped_weights
 
-        return Path(self.weights) if self.weights is not None else shipped_weights(self.variant)
+        if self.weights is None:
+            return shipped_weights(self.variant)
+        shipped = WEIGHTS_DIR / f"{self.weights}.safetensors"
+        if os.sep not in self.weights and "/" not in self.weights and shipped.is_file():
+            return shipped
+        return Path(self.weights)
 
     def weights_sha256(self) -> str:
         from fusionbench.ufa.weights import WeightsError

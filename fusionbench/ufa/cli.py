@@ -10,7 +10,7 @@ __all__ = ["add_commands"]
 # TrainConfig fields settable from the command line; options default to None = "not given".
 _TRAIN_OPTIONS = (
     "variant", "data", "data_dir", "lam", "steps", "batch", "crop", "lr", "lr_milestones", "lr_factor", "seed",
-    "micro_batch_pixels", "val_pairs", "val_crop", "val_every", "log_every", "checkpoint_minutes",
+    "init", "micro_batch_pixels", "val_pairs", "val_crop", "val_every", "log_every", "checkpoint_minutes",
 )
 
 
@@ -77,6 +77,7 @@ def add_commands(sub) -> None:
                    help="steps at which the lr is multiplied by --lr-factor (default: 2/3 of --steps)")
     p.add_argument("--lr-factor", type=float, help="lr decay factor (default 0.1)")
     p.add_argument("--seed", type=int, help="seed of the initial weights and of the data (default 0)")
+    p.add_argument("--init", choices=["kaiming", "default"], help="weight initialisation (default kaiming)")
     p.add_argument("--micro-batch-pixels", type=int, help="process a batch in chunks of this many pixels (default 32768)")
     p.add_argument("--val-pairs", type=int, help="held-out validation pairs (default 8)")
     p.add_argument("--val-crop", type=int, help="size of the validation pairs (default 192)")

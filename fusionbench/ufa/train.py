@@ -46,7 +46,8 @@ class TrainConfig:
 
     ``crop``: crop-size schedule ``"SIZE[@FROM_STEP],..."``, e.g. ``"64,128@6000"`` (64x64
     crops for steps 0..5999, then 128x128). ``lr_milestones``: steps at which the learning
-    rate is multiplied by ``lr_factor`` (default: 2/3 of ``steps``). ``micro_batch_pixels``:
+    rate is multiplied by ``lr_factor`` (default: 2/3 of ``steps``). ``init``: weight
+    initialisation (:meth:`~fusionbench.ufa.model.UFAFuse.initialize`). ``micro_batch_pixels``:
     a batch is processed in chunks of at most this many pixels and the gradients summed
     (same gradient, less memory traffic on CPU).
     """
@@ -62,6 +63,7 @@ class TrainConfig:
     lr_milestones: list[int] | None = None
     lr_factor: float = 0.1
     seed: int = 0
+    init: str = "kaiming"
     micro_batch_pixels: int = 32768
     # monitoring only (free to change on resume)
     val_pairs: int = 8
@@ -199,6 +201,7 @@ def _merge_resume(saved: dict[str, Any], overrides: dict[str, Any], step: int) -
     unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(TrainConfig)})
     if unknown:
         raise ValueError(f"unknown training settings {unknown}")
+    saved = {"init": "default", **saved}  # runs started before the option existed
     config = TrainConfig(**saved)
     requested = TrainConfig(**{**saved, **overrides})
     changes = {}
@@ -321,7 +324,7 @@ def train(
     dev = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device)
     memory_format = torch.channels_last
     torch.manual_seed(config.seed)
-    model = UFAFuse(config.variant)
+    model = UFAFuse(config.variant).initialize(config.init)
     step, wall_before = 0, 0.0
     if state is not None:
         model.load_state_dict(state["model"])
@@ -446,7 +449,7 @@ def export_weights(run_dir: str | os.PathLike, path: str | os.PathLike) -> str:
     if not checkpoint.is_file():
         raise FileNotFoundError(f"{checkpoint}: no checkpoint to export")
     state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    config = TrainConfig(**state["config"])
+    config = TrainConfig(**{"init": "default", **state["config"]})
     model = UFAFuse(config.variant)
     model.load_state_dict(state["model"])
     return save_weights(model, path, _weights_info(config, int(state["step"]), float(state["wall_s"])))
