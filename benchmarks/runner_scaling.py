@@ -51,10 +51,12 @@ def worker(method: str, size: int, repeat: int, folder: str) -> dict:
     """Runs in a fresh process: fuse timing and peak memory of one method at one size."""
     from fusionbench.io import read_image, to_uint8
     from fusionbench.registry import create_method
+    from fusionbench.runner import parse_method_specs
 
     a = read_image(Path(folder) / f"s{size}-A.png")
     b = read_image(Path(folder) / f"s{size}-B.png")
-    fuser = create_method(method)
+    spec = parse_method_specs(method)[0]  # a name or NAME[key=value,...]
+    fuser = create_method(spec.name, **spec.params)
     before = _peak_mb()
     fused = fuser.fuse(a, b)  # warm-up (lazy weights, caches)
     times = []
@@ -63,7 +65,7 @@ def worker(method: str, size: int, repeat: int, folder: str) -> dict:
         fused = fuser.fuse(a, b)
         times.append(time.perf_counter() - start)
     result = {"method": method, "size": size, "fuse_s": min(times), "peak_extra_mb": _peak_mb() - before, "process_mb": before}
-    if method == "dwt":  # the metrics do not depend on the method: time them once per size
+    if spec.name == "dwt":  # the metrics do not depend on the method: time them once per size
         from fusionbench.io import read_image_native
         from fusionbench.metrics import evaluate
 
@@ -75,6 +77,7 @@ def worker(method: str, size: int, repeat: int, folder: str) -> dict:
 
 
 def scaling(methods: list[str], repeat: int) -> None:
+    """``methods``: names or specs such as ``ufa[weights=/path/ufa.safetensors]``."""
     from PIL import Image
 
     root = _data_root()
@@ -153,7 +156,9 @@ def main() -> None:
         print(json.dumps(worker(args.method, args.size, args.repeat, args.folder)))
     elif args.command == "scaling":
         print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
-        scaling([m for m in args.methods.split(",") if m], args.repeat)
+        from fusionbench.runner import _split_top_level
+
+        scaling(_split_top_level(args.methods), args.repeat)
     else:
         print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
         overhead(args.repeat)
