@@ -13,12 +13,12 @@ import numpy as np
 from .inputs import MetricInputs
 from .registry import register_metric
 
-__all__ = ["scd"]
+__all__ = ["scd", "corr2"]
 
 _OFFSET = 1e-5  # added to each difference image by the reference
 
 
-def _corr2(x: np.ndarray, y: np.ndarray) -> float:
+def corr2(x: np.ndarray, y: np.ndarray) -> float:
     """MATLAB ``corr2``: Pearson correlation of all pixels. NaN when either image is constant
     (0 / 0 in exact arithmetic; decided here rather than left to the rounding of the mean)."""
     if x.min() == x.max() or y.min() == y.max():
@@ -44,4 +44,4 @@ def scd(x: MetricInputs) -> float:
     divides by zero.
     """
     a, b, f = x.a, x.b, x.fused
-    return _corr2(f - b + _OFFSET, a) + _corr2(f - a + _OFFSET, b)
+    return corr2(f - b + _OFFSET, a) + corr2(f - a + _OFFSET, b)

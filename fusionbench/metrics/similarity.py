@@ -15,24 +15,15 @@ from ._matlab import fspecial_gaussian
 from ._shared import correlate_separable
 from .inputs import MetricInputs
 from .reference_based import structural_similarity
+from .scd import corr2
 from .registry import register_metric
 
-__all__ = ["cc", "ssims", "ms_ssim", "pearson", "multiscale_ssim"]
+__all__ = ["cc", "ssims", "ms_ssim", "multiscale_ssim"]
 
 # msssim.m defaults (Wang, Simoncelli & Bovik 2003): 5 scales and these exponents.
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 _WINDOW = 11
 _K1, _K2, _PEAK = 0.01, 0.03, 255.0
-
-
-def pearson(x: np.ndarray, y: np.ndarray) -> float:
-    """Pearson correlation of all pixels, sum((x - mean x)(y - mean y)) /
-    sqrt(sum (x - mean x)^2 sum (y - mean y)^2). NaN when either image is constant."""
-    if x.min() == x.max() or y.min() == y.max():
-        return float("nan")
-    xc = x - x.mean()
-    yc = y - y.mean()
-    return float(np.sum(xc * yc) / np.sqrt(np.sum(xc * xc) * np.sum(yc * yc)))
 
 
 @register_metric(
@@ -47,7 +38,7 @@ def cc(x: MetricInputs) -> float:
     """Correlation coefficient: the mean of the Pearson correlations r(A, F) and r(B, F) over
     all pixels. Range [-1, 1]; 1 when the fused image is an increasing affine function of both
     sources. NaN when a source or the fused image is constant (r divides 0 by 0)."""
-    return 0.5 * (pearson(x.a, x.fused) + pearson(x.b, x.fused))
+    return 0.5 * (corr2(x.a, x.fused) + corr2(x.b, x.fused))
 
 
 @register_metric(
