@@ -4,10 +4,14 @@ Data path: dataset -> pairs -> method.fuse -> cache -> metrics -> results table 
 Conventions (value ranges, colour handling) are stated in :mod:`fusionbench.io`.
 """
 
-from .data import example
-from .io import ImageReadError, read_image, to_gray, write_image
-from .metrics import evaluate, get_metric, list_metrics, register_metric
-from .registry import FusionMethod, create_method, fuse, list_methods, register_method
+from ._allocator import tune_allocator
+
+tune_allocator()
+
+from .data import example  # noqa: E402
+from .io import ImageReadError, read_image, to_gray, write_image  # noqa: E402
+from .metrics import evaluate, get_metric, list_metrics, register_metric  # noqa: E402
+from .registry import FusionMethod, create_method, fuse, list_methods, register_method  # noqa: E402
 
 __version__ = "0.1.0"
 
