@@ -146,6 +146,22 @@ def test_parameter_count_matches_table_ii() -> None:
     assert 0.34e6 < full < 0.35e6
 
 
+def test_kaiming_initialisation() -> None:
+    torch.manual_seed(0)
+    model = UFAFuse("full").initialize("kaiming")
+    gain = torch.nn.init.calculate_gain("leaky_relu", 0.01)
+    for name, conv in model.named_modules():
+        if isinstance(conv, torch.nn.Conv2d):
+            fan_in = conv.in_channels * conv.kernel_size[0] * conv.kernel_size[1]
+            assert float(conv.weight.detach().std()) == pytest.approx(gain / fan_in**0.5, rel=0.25 if conv.weight.numel() < 500 else 0.05), name
+            assert conv.bias is None or not conv.bias.any()
+    torch.manual_seed(0)
+    again = UFAFuse("full").initialize("kaiming")
+    assert all(torch.equal(p, q) for p, q in zip(model.parameters(), again.parameters()))
+    with pytest.raises(ValueError, match="unknown initialisation"):
+        model.initialize("xavier")
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_forward_shapes_and_attention_maps(variant) -> None:
     torch.manual_seed(0)

@@ -54,18 +54,20 @@ def plot_training(runs: Sequence[str | os.PathLike], output: str | os.PathLike, 
             else:
                 ax.plot(steps, _smooth(np.asarray(series[key], dtype=float), smooth), label=label)
             ax.set_title(title, fontsize=10)
-        crops = sorted({(e["step"], e["crop"]) for e in train})
-        changes = [s for (s, c), (_, prev) in zip(crops[1:], crops[:-1]) if c != prev]
+        crop_changes = [prev["step"] for e, prev in zip(train[1:], train[:-1]) if e["crop"] != prev["crop"]]
+        lr_changes = [prev["step"] for e, prev in zip(train[1:], train[:-1]) if e["lr"] != prev["lr"]]
         for ax in axes.flat:
-            for s in changes:
-                ax.axvline(s, color="gray", lw=0.6, ls=":")
+            for s in crop_changes:
+                ax.axvline(s, color="gray", lw=0.7, ls=":")
+            for s in lr_changes:
+                ax.axvline(s, color="tab:red", lw=0.7, ls="--", alpha=0.6)
     for ax in axes.flat:
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
     for ax in axes.flat[:3]:
         ax.set_yscale("log")
     axes.flat[0].legend(fontsize=8)
-    fig.suptitle("UFA-Fuse training (dotted lines: crop-size changes)", fontsize=11)
+    fig.suptitle("UFA-Fuse training (dotted: crop-size change, dashed red: learning-rate drop)", fontsize=11)
     fig.tight_layout()
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
