@@ -10,7 +10,7 @@ so the row shows the published values only).
 table      what                         dataset         metrics
 =========  ===========================  ==============  ===========================
 table3     loss weight lambda study     lytro           AVG STD SEN Qabf
-table4     attention ablation           lytro           AVG SEN STD Qabf
+table4     attention ablation           lytro           AVG SEN STD
 table5     comparison of 19 methods     lytro           the seven + time
 table6     infrared-visible             tno             AVG STD VIFF Qabf
 table7     medical CT-MRI               medical-ct-mri  AVG STD VIFF Qabf
@@ -64,7 +64,7 @@ class PaperTable:
 
 TABLES = {
     "table3": PaperTable("table3", "III", "Metrics of UFA-Fuse trained with loss weight λ", "lytro", ("AVG", "STD", "SEN", "Qabf"), "The paper trains each λ for 50 epochs; our rows use the weights the method spec names."),
-    "table4": PaperTable("table4", "IV", "Ablation of the unity fusion attention module", "lytro", ("AVG", "SEN", "STD", "Qabf"), "Our four variants are trained with equal budgets (400 steps of 8 pairs at 64x64, reports/training/ufa.md); the UFA row uses that budget's full model (`ufa-ablation` weights), not the shipped `ufa`. The paper gives no Qabf here; we add it."),
+    "table4": PaperTable("table4", "IV", "Ablation of the unity fusion attention module", "lytro", ("AVG", "SEN", "STD"), "Our four variants are trained with equal budgets (400 steps of 8 pairs at 64x64; reports/training/ufa.md, which adds Qabf); the UFA row uses that budget's full model (`ufa-ablation` weights), not the shipped `ufa`."),
     "table5": PaperTable("table5", "V", "Comparison of fusion methods on Lytro", "lytro", ("AVG", "STD", "SEN", "VIFF", "Qabf", "Qc", "Qm"), "Time: seconds per pair; the paper's on its hardware (MATLAB/GPU), ours the mean fuse() time on this machine's CPU when each image was computed (kept in the cache; noisy on a shared machine)."),
     "table6": PaperTable("table6", "VI", "Infrared-visible fusion (TNO)", "tno", ("AVG", "STD", "VIFF", "Qabf"), "The paper averages over 14 TNO pairs; our tno set is the 25-pair subset most papers use, so differences include the pair selection."),
     "table7": PaperTable("table7", "VII", "Medical fusion (CT-MRI)", "medical-ct-mri", ("AVG", "STD", "VIFF", "Qabf"), "The paper averages over 8 CT-MRI pairs; our set has 21, so differences include the pair selection."),

@@ -33,6 +33,10 @@ METHOD_CASES: list[tuple[str, dict]] = [
     ("cvt", {}),
     ("nsct", {}),
     ("sr", {"step": 4}),  # patches every 4 pixels instead of 2: the same algorithm, 4x fewer codes
+    ("ufa", {}),  # the shipped weights
+    ("ufa-no-ca", {}),
+    ("ufa-no-sa", {}),
+    ("ufa-no-ufa", {}),
 ]
 
 # Methods that are not expected to beat the sources on a multi-focus pair (documented why).
