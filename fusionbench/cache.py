@@ -177,15 +177,13 @@ class Cache:
     def get_scores(self, fused: str) -> dict[str, float]:
         """``{score key: value}`` stored for the fused image ``fused`` (values may be NaN: a
         metric's documented degenerate result); empty when absent or corrupted."""
-        entry = self._read_json(self._path("scores", fused, ".json"))
-        if entry is None:
-            return {}
+        entry = self._read_score_file(self._path("scores", fused, ".json"))
         return {key: float(item["value"]) for key, item in entry["scores"].items()}
 
     def put_scores(self, fused: str, scores: dict[str, tuple[str, float]]) -> None:
         """Add ``{score key: (metric name, value)}`` to the fused image's score file."""
         path = self._path("scores", fused, ".json")
-        entry = self._read_json(path) or {"scores": {}}
+        entry = self._read_score_file(path)
         entry["scores"].update({key: {"metric": metric, "value": value} for key, (metric, value) in scores.items()})
         self._write_json(path, entry)
 
@@ -203,7 +201,7 @@ class Cache:
                 if path.suffix != ".json":
                     continue
                 if kind == "scores":
-                    counts[kind] += len((self._read_json(path) or {"scores": {}})["scores"])
+                    counts[kind] += len(self._read_score_file(path)["scores"])
                 else:
                     counts[kind] += 1
         return CacheInfo(self.root, counts["fused"], counts["scores"], total)
@@ -216,6 +214,17 @@ class Cache:
         return before
 
     # ------------------------------------------------------------ helpers
+
+    def _read_score_file(self, path: Path) -> dict[str, Any]:
+        """A score file's payload; an absent, corrupt or other-layout file (e.g. written by
+        an older fusionbench) is discarded and reads as empty, so its scores are recomputed."""
+        entry = self._read_json(path)
+        items = entry.get("scores") if entry is not None else None
+        if not isinstance(items, dict) or not all(isinstance(v, dict) and "value" in v for v in items.values()):
+            if entry is not None:
+                self._discard(path.stem, path)
+            return {"scores": {}}
+        return entry
 
     def _read_json(self, path: Path) -> dict[str, Any] | None:
         try:

@@ -92,6 +92,23 @@ def test_corrupted_cache_entries_are_detected_and_recomputed(cache_dir):
     assert Cache(cache_dir).get_fused(Path(again.task_results[0].fused_path).stem) is not None
 
 
+def test_score_files_of_another_layout_are_recomputed(cache_dir):
+    """A checksummed score file in a layout this version does not write (an older cache:
+    one score per file) is discarded, not a crash of the run or of `cache info`."""
+    import json
+
+    from fusionbench.cache import _checksum
+
+    cold = _run(cache_dir, limit=1)
+    score = next(Path(cache_dir, "scores").rglob("*.json"))
+    payload = {"metric": "AVG", "value": 1.0}
+    score.write_text(json.dumps({**payload, "checksum": _checksum(payload)}))
+    Cache(cache_dir).info()
+    again = _run(cache_dir, limit=1)
+    assert again.task_results[0].computed
+    pd.testing.assert_frame_equal(cold.frame.drop(columns="fuse_seconds"), again.frame.drop(columns="fuse_seconds"))
+
+
 def test_no_cache_leaves_nothing_behind(cache_dir, tmp_path):
     result = _run(cache_dir, out=tmp_path / "out", use_cache=False)
     assert result.exit_code == 0 and all(r.computed for r in result.task_results)
