@@ -25,10 +25,13 @@ import fusionbench
 from fusionbench.registry import get_method_class, required_params
 
 # Methods too slow for pytest-benchmark's automatic calibration: fixed rounds (1 warm-up).
-ROUNDS: dict[str, int] = {"sr": 3}
+ROUNDS: dict[str, int] = {"sr": 3, "ufa": 3}
 
 # Methods not benchmarked here, with the reason (shown as the skip reason).
-SKIP: dict[str, str] = {}
+SKIP: dict[str, str] = {
+    variant: "same network size as ufa, so the same time (ufa: also benchmarks/test_ufa_speed.py)"
+    for variant in ("ufa-no-ca", "ufa-no-sa", "ufa-no-ufa")
+}
 
 # Targets on the project's 2-core machine, in milliseconds per colour pair (issues 4 and 5).
 TARGET_MS: dict[str, float] = {
@@ -36,6 +39,7 @@ TARGET_MS: dict[str, float] = {
     "gff": 80,
     "swt": 150, "dtcwt": 150, "sf": 150,
     "cvt": 1500, "nsct": 1500, "mwgf": 3000, "dsift": 3000, "imf": 3000, "sr": 10000,
+    "ufa": 2500,
 }
 
 
