@@ -43,6 +43,9 @@ METHOD_CASES: list[tuple[str, dict]] = [
 NOT_MULTIFOCUS = {
     "average": "averaging halves the contrast of the in-focus detail; it is the lower bound",
     "max": "choose-max keeps the brighter pixel, not the sharper one",
+    # Networks of the Table IV ablation, trained only 400 steps (reports/training/ufa.md): on
+    # this texture with independent colour channels they fall below the sharp source.
+    **{v: "ablation network with a 400-step budget" for v in ("ufa-no-ca", "ufa-no-sa", "ufa-no-ufa")},
 }
 
 SIZE = 96
