@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -45,15 +44,6 @@ TARGET_MS: dict[str, float] = {
 
 def _benchmarked_methods() -> list[str]:
     return [name for name in fusionbench.list_methods() if not required_params(get_method_class(name))]
-
-
-@pytest.fixture(scope="module")
-def lytro_pair():
-    data = os.environ.get("FUSIONBENCH_DATA")
-    if not data:
-        pytest.skip("FUSIONBENCH_DATA is not set (folder of the real datasets)")
-    folder = Path(data) / "lytro"
-    return fusionbench.read_image(folder / "lytro-01-A.jpg"), fusionbench.read_image(folder / "lytro-01-B.jpg")
 
 
 @pytest.mark.parametrize("name", _benchmarked_methods())

@@ -17,7 +17,6 @@ Fixed rounds (each call takes seconds on CPU). Numbers are recorded in
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
@@ -25,15 +24,6 @@ import fusionbench
 
 DEVICE = os.environ.get("UFA_DEVICE", "cpu")
 ROUNDS = 5 if DEVICE == "cpu" else 50
-
-
-@pytest.fixture(scope="module")
-def lytro_pair():
-    data = os.environ.get("FUSIONBENCH_DATA")
-    if not data:
-        pytest.skip("FUSIONBENCH_DATA is not set (folder of the real datasets)")
-    folder = Path(data) / "lytro"
-    return fusionbench.read_image(folder / "lytro-01-A.jpg"), fusionbench.read_image(folder / "lytro-01-B.jpg")
 
 
 def _sync() -> None:
