@@ -235,37 +235,43 @@ def open_dataset(
     data_dir: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = None,
     roles: Iterable[str] | None = None,
+    pairs: Iterable[str] | None = None,
+    limit: int | None = None,
 ) -> DatasetPairs:
     """The pairs of a built-in dataset (by name) or of a folder of pairs (by path).
 
     A name is looked up under the data root (:func:`fusionbench.paths.data_root`);
     ``synthetic`` is generated under the cache root on first use. Anything else that is an
     existing folder (or looks like a path) is scanned with :func:`scan_folder`; a dataset
-    name wins over a folder of the same name (write ``./lytro`` for the folder). Raises
+    name wins over a folder of the same name (write ``./lytro`` for the folder). ``pairs``
+    (globs) and ``limit`` select pairs as :func:`select_pairs` does, before the files are
+    checked, so a problem with an unselected pair does not matter. Raises
     :class:`DatasetError` naming the missing files and the fix.
     """
     text = os.fspath(dataset)
     if text not in list_datasets() and (Path(text).expanduser().is_dir() or os.sep in text or text.startswith(".")):
-        return scan_folder(Path(text).expanduser(), roles=roles)
+        return scan_folder(Path(text).expanduser(), roles=roles, pairs=pairs, limit=limit)
     descriptor = get_dataset(text)
     if descriptor.generated:
         from .synthetic import materialise
 
-        return materialise(descriptor, cache_dir)
-    return _descriptor_pairs(descriptor, data_root(data_dir))
+        return select_pairs(materialise(descriptor, cache_dir), pairs, limit)
+    return _descriptor_pairs(descriptor, data_root(data_dir), pairs, limit)
 
 
-def _descriptor_pairs(descriptor: Dataset, root: Path) -> DatasetPairs:
-    missing = [f.file for f in descriptor.files if not (root / f.file).is_file()]
+def _descriptor_pairs(descriptor: Dataset, root: Path, patterns: Iterable[str] | None = None, limit: int | None = None) -> DatasetPairs:
+    selected = set(_select_names(descriptor.name, descriptor.pair_names, patterns, limit))
+    files = [f for f in descriptor.files if f.pair in selected]
+    missing = [f.file for f in files if not (root / f.file).is_file()]
     if missing:
         shown = ", ".join(missing[:3]) + (" ..." if len(missing) > 3 else "")
         raise DatasetError(
-            f"dataset {descriptor.name!r}: {len(missing)} of {len(descriptor.files)} files missing under "
+            f"dataset {descriptor.name!r}: {len(missing)} of {len(files)} files missing under "
             f"{root} (e.g. {shown}); run `fusionbench datasets fetch {descriptor.name}` or point "
             f"--data-dir / FUSIONBENCH_DATA at a folder that contains {descriptor.name}/"
         )
     by_pair: dict[str, dict[str, FileEntry]] = {}
-    for entry in descriptor.files:
+    for entry in files:
         by_pair.setdefault(entry.pair, {})[entry.role] = entry
     first, second = descriptor.roles
     pairs = []
@@ -287,15 +293,17 @@ def _descriptor_pairs(descriptor: Dataset, root: Path) -> DatasetPairs:
 _ROLE_PATTERN = re.compile(r"^(?P<pair>.+)[-_](?P<role>[A-Za-z][A-Za-z0-9]*)$")
 
 
-def scan_folder(folder: Path, roles: Iterable[str] | None = None) -> DatasetPairs:
+def scan_folder(folder: Path, roles: Iterable[str] | None = None, pairs: Iterable[str] | None = None, limit: int | None = None) -> DatasetPairs:
     """Pair up a folder of images named ``<pair>-<ROLE>.<ext>`` (or ``<pair>_<ROLE>.<ext>``).
 
     The folder must hold exactly two roles (case-insensitive: ``A``/``B``, ``IR``/``VIS``,
     ``CT``/``MRI`` ...) plus optionally ``GT`` (ground truth). The first role is input ``a``:
     the one in ``roles`` if given, else A, IR, CT, PET, SPECT before B, VIS, MRI, else
-    alphabetical. Non-image files are ignored. Raises :class:`DatasetError` listing every
-    image that does not fit the pattern, every pair missing a role, and every pair whose
-    images differ in size (with both files and sizes).
+    alphabetical. Non-image files are ignored. ``pairs`` and ``limit`` select pairs first
+    (:func:`select_pairs`). Raises :class:`DatasetError` listing every image that does not
+    fit the pattern, every selected pair missing a role, and every selected pair whose
+    images differ in size (with both files and sizes). An image that cannot be read is not
+    an error here: its pair's tasks fail with the reason, the other pairs run.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -318,6 +326,8 @@ def scan_folder(folder: Path, roles: Iterable[str] | None = None) -> DatasetPair
     if not found and not problems:
         raise DatasetError(f"{folder}: no images named <pair>-<ROLE>.<ext> ({', '.join(sorted(IMAGE_SUFFIXES))})")
     source_roles = sorted({r for files in found.values() for r in files} - set(GT_ROLES))
+    if pairs is not None or limit is not None:
+        found = {name: found[name] for name in _select_names(folder.name, sorted(found), pairs, limit)}
     order = _order_roles(source_roles, roles, folder)
     for pair, files in sorted(found.items()):
         for role in order:
@@ -328,9 +338,7 @@ def scan_folder(folder: Path, roles: Iterable[str] | None = None) -> DatasetPair
     for pair, files in sorted(found.items()):
         if not all(role in files for role in order):
             continue
-        sizes = {role: _image_size(files[role], problems) for role in (*order, *GT_ROLES) if role in files}
-        if None in sizes.values():
-            continue
+        sizes = {role: size for role in (*order, *GT_ROLES) if role in files and (size := _image_size(files[role])) is not None}
         if len(set(sizes.values())) > 1:
             listed = ", ".join(f"{files[r].name} {w}x{h}" for r, (w, h) in sizes.items())
             problems.append(f"pair {pair!r}: image sizes differ ({listed}); register/resize them to one size")
@@ -364,29 +372,38 @@ def _order_roles(found: list[str], requested: Iterable[str] | None, folder: Path
     return found
 
 
-def _image_size(path: Path, problems: list[str]) -> tuple[int, int] | None:
+def _image_size(path: Path) -> tuple[int, int] | None:
+    """Width and height from the header, or None when the file cannot be read as an image
+    (its tasks then fail with :class:`~fusionbench.io.ImageReadError`, naming it)."""
     try:
         with Image.open(path) as img:
             return img.size
-    except (UnidentifiedImageError, OSError) as exc:
-        problems.append(f"{path.name}: cannot be read as an image ({exc})")
+    except (UnidentifiedImageError, OSError):
         return None
 
 
 def select_pairs(pairs: DatasetPairs, patterns: Iterable[str] | None = None, limit: int | None = None) -> DatasetPairs:
     """Keep the pairs whose names match any of ``patterns`` (globs), then the first ``limit``."""
-    kept = list(pairs.pairs)
+    kept = set(_select_names(pairs.name, [p.name for p in pairs.pairs], patterns, limit))
+    return DatasetPairs(pairs.name, pairs.roles, pairs.folder, tuple(p for p in pairs.pairs if p.name in kept), pairs.descriptor)
+
+
+def _select_names(dataset: str, names: list[str], patterns: Iterable[str] | None, limit: int | None) -> list[str]:
+    """The names matching any of ``patterns`` (globs), in order, then the first ``limit``."""
+    kept = list(names)
     if patterns:
         patterns = list(patterns)
-        kept = [p for p in kept if any(fnmatch.fnmatchcase(p.name, pat) for pat in patterns)]
+        kept = [n for n in kept if any(fnmatch.fnmatchcase(n, pat) for pat in patterns)]
         if not kept:
             raise DatasetError(
-                f"dataset {pairs.name!r}: no pair matches {', '.join(patterns)}; pairs are "
-                f"{', '.join(p.name for p in pairs.pairs[:8])}{' ...' if len(pairs.pairs) > 8 else ''}"
+                f"dataset {dataset!r}: no pair matches {', '.join(patterns)}; pairs are "
+                f"{', '.join(names[:8])}{' ...' if len(names) > 8 else ''}"
             )
     if limit is not None:
+        if limit < 1:
+            raise DatasetError(f"dataset {dataset!r}: limit must be at least 1, got {limit}")
         kept = kept[:limit]
-    return DatasetPairs(pairs.name, pairs.roles, pairs.folder, tuple(kept), pairs.descriptor)
+    return kept
 
 
 # ---------------------------------------------------------------- checking

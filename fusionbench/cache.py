@@ -31,11 +31,13 @@ and reported as absent, so the caller recomputes it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import inspect
 import io
 import json
+import marshal
 import os
 import shutil
 import sys
@@ -49,6 +51,7 @@ import numpy as np
 __all__ = [
     "Cache",
     "CacheInfo",
+    "CacheWriteError",
     "FusedEntry",
     "fused_key",
     "method_code_version",
@@ -63,20 +66,48 @@ def _digest(payload: Any) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def _module_source(name: str) -> bytes | None:
+    """The source file of an imported module, or None (not imported, or no source file:
+    ``python -c``, stdin, a notebook cell)."""
+    try:
+        return Path(inspect.getsourcefile(sys.modules[name])).read_bytes()  # type: ignore[arg-type]
+    except (KeyError, TypeError, OSError):
+        return None
+
+
 def _source_hash(*modules: str) -> str:
     digest = hashlib.sha256()
     for name in modules:
-        module = sys.modules.get(name)
-        path = inspect.getsourcefile(module) if module is not None else None
-        digest.update(Path(path).read_bytes() if path else name.encode())
+        digest.update(_module_source(name) or name.encode())
     return digest.hexdigest()[:16]
+
+
+def _class_bytecode(cls: type) -> bytes:
+    """The compiled code and class attributes of ``cls`` and of its bases defined beside it:
+    the code version of a class that has no source file."""
+    parts = []
+    for klass in cls.__mro__:
+        if klass.__module__ != cls.__module__:
+            continue
+        for attribute, value in sorted(vars(klass).items()):
+            function = getattr(value, "__func__", getattr(value, "fget", value))
+            code = getattr(function, "__code__", None)
+            parts.append(attribute.encode() + (marshal.dumps(code) if code is not None else repr(value).encode()))
+    return b"\0".join(parts)
 
 
 @functools.lru_cache(maxsize=None)
 def method_code_version(method_class: type) -> str:
     """Hash of the source of a method's module and of :mod:`fusionbench.registry` (which holds
-    the shared colour policy): editing either invalidates that method's cached images."""
-    return _source_hash(method_class.__module__, "fusionbench.registry")
+    the shared colour policy): editing either invalidates that method's cached images. A
+    method defined where there is no source file (``python -c``, stdin, a notebook) is
+    versioned by its class's compiled code instead; a helper function outside the class that
+    it calls is then not covered (pass ``--no-cache`` after changing one)."""
+    if _module_source(method_class.__module__) is not None:
+        return _source_hash(method_class.__module__, "fusionbench.registry")
+    digest = hashlib.sha256(_class_bytecode(method_class))
+    digest.update(_module_source("fusionbench.registry") or b"")
+    return digest.hexdigest()[:16]
 
 
 @functools.lru_cache(maxsize=None)
@@ -108,6 +139,10 @@ def score_key(fused: str, metric: str, metric_version: str, convention: str | No
     )
 
 
+class CacheWriteError(OSError):
+    """The cache could not be written (read-only folder, full disk ...); names the path."""
+
+
 @dataclass(frozen=True)
 class FusedEntry:
     """A verified cached fused image."""
@@ -135,6 +170,18 @@ class Cache:
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
         self.corrupted: list[str] = []
+
+    def check_writable(self) -> None:
+        """Raise :class:`CacheWriteError` naming the folder and the fix when an entry cannot
+        be written here (checked before a run computes anything)."""
+        try:
+            _atomic_write(self.root / ".write-check", b"")
+            (self.root / ".write-check").unlink()
+        except OSError as exc:
+            raise CacheWriteError(
+                f"the cache folder {self.root} is not writable ({exc.strerror or exc}); pass --cache-dir DIR "
+                "(or set FUSIONBENCH_CACHE) to a writable folder, or use --no-cache"
+            ) from None
 
     def _path(self, kind: str, key: str, suffix: str) -> Path:
         return self.root / kind / key[:2] / f"{key}{suffix}"
@@ -262,12 +309,18 @@ def _file_sha256(path: Path) -> str:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write ``data`` to a temporary file beside ``path`` and rename it into place; an
+    :class:`OSError` becomes a :class:`CacheWriteError` naming ``path``."""
     # A name unique to this process and thread (cheaper than mkstemp; writers never share it).
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_bytes(data)
         os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise CacheWriteError(exc.errno, f"cannot write the cache entry {path}: {exc.strerror or exc}") from exc
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

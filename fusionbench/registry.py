@@ -27,6 +27,19 @@ code - and the result is converted back to RGB and clipped to [0, 1]. So gray + 
 ``color = "native"`` receive RGB inputs themselves (a gray input paired with RGB is
 replicated to three channels).
 
+Output contract
+---------------
+``fuse`` returns float32 in [0, 1]. A method's own result is checked, never silently
+repaired: NaN/inf, a wrong shape, an integer dtype other than uint8, or float values outside
+``[-OUTPUT_TOLERANCE, 1 + OUTPUT_TOLERANCE]`` raise :class:`MethodOutputError` naming the
+method, dtype and range (a plugin that returns 0..255 floats must not be scored as an
+all-white image). Values within the tolerance (half an 8-bit level) are clipped: they save
+as 0 or 255 anyway. A uint8 result is read as 0..255 and divided by 255 (the one explicit
+conversion). Methods whose algorithm overshoots [0, 1] by design (transform-domain ringing,
+ratio pyramids) declare ``clip_output = True`` and are saturated to [0, 1], as the authors'
+code does when it saves 8-bit images. Under the colour policy the method's Y is checked the
+same way, and the policy's own YCbCr -> RGB result is clipped to [0, 1].
+
 Third-party methods register the same way and are found through the entry-point group
 ``fusionbench.methods`` (see CONTRIBUTING.md).
 """
@@ -35,6 +48,9 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
+import os
+import types
+import typing
 import warnings
 from dataclasses import dataclass
 from importlib import metadata
@@ -62,8 +78,12 @@ _METHODS: dict[str, type["FusionMethod"]] = {}
 _loaded = False
 
 
+# Half an 8-bit level: values this close outside [0, 1] save as 0 or 255 anyway.
+OUTPUT_TOLERANCE = 0.5 / 255
+
+
 class MethodOutputError(RuntimeError):
-    """A method returned an image of the wrong shape or with non-finite values."""
+    """A method returned an image of the wrong shape, dtype or range, or non-finite values."""
 
 
 @dataclass
@@ -77,6 +97,7 @@ class FusionMethod:
     reference: ClassVar[str] = ""
     color: ClassVar[str] = "ycbcr"  # "ycbcr": shared colour policy; "native": fuse_color
     version: ClassVar[str] = "1"  # bump when the output changes (part of the cache key)
+    clip_output: ClassVar[bool] = False  # True: overshoot of [0, 1] is by design; saturate it
 
     def fuse(self, a: np.ndarray, b: np.ndarray, *, pair_name: str | None = None) -> np.ndarray:
         """Fuse two registered images; float32 in [0, 1] out, same height and width.
@@ -88,12 +109,12 @@ class FusionMethod:
         if self.color == "native":
             if a.ndim != b.ndim:
                 a, b = (np.repeat(x[..., np.newaxis], 3, axis=2) if x.ndim == 2 else x for x in (a, b))
-            fused = self.fuse_color(a, b)
+            fused = self._checked(self.fuse_color(a, b), a.shape)
         elif a.ndim == 2 and b.ndim == 2:
-            fused = self.fuse_gray(a, b)
+            fused = self._checked(self.fuse_gray(a, b), a.shape)
         else:
             fused = self._fuse_ycbcr(a, b)
-        return self._check_output(fused, a.shape[:2], 3 if max(a.ndim, b.ndim) == 3 else None)
+        return _unit_float32(fused)
 
     def fuse_gray(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Fuse two gray float32 (H, W) images in [0, 1]."""
@@ -113,9 +134,7 @@ class FusionMethod:
 
     def _fuse_ycbcr(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         (ya, chroma_a), (yb, chroma_b) = _split_ycbcr(a), _split_ycbcr(b)
-        y = np.asarray(self.fuse_gray(ya, yb), dtype=np.float32)
-        if y.shape != a.shape[:2]:
-            raise MethodOutputError(f"method {self.name!r} returned shape {y.shape} for inputs of shape {a.shape[:2]}")
+        y = np.asarray(self._checked(self.fuse_gray(ya, yb), a.shape[:2]), dtype=np.float32)
         if chroma_a is None or chroma_b is None:  # a gray side has neutral chroma: weight 0
             chroma = chroma_b if chroma_a is None else chroma_a
         else:
@@ -129,18 +148,35 @@ class FusionMethod:
             chroma = np.divide(wa, total, out=np.zeros_like(total), where=total > 0)
         return _merge_ycbcr(y, chroma)
 
-    def _check_output(self, fused: Any, size: tuple[int, int], channels: int | None) -> np.ndarray:
+    def _checked(self, fused: Any, shape: tuple[int, ...]) -> np.ndarray:
+        """The method's own result, validated (see "Output contract" above), not yet clipped."""
         fused = np.asarray(fused)
-        expected = size if channels is None else (*size, channels)
-        if fused.shape != expected:
-            raise MethodOutputError(f"method {self.name!r} returned shape {fused.shape}, expected {expected}")
-        if not (np.isfinite(fused.min()) and np.isfinite(fused.max())):  # NaN propagates
+        if fused.shape != shape:
+            raise MethodOutputError(f"method {self.name!r} returned shape {fused.shape}, expected {shape}")
+        if fused.dtype == np.uint8:
+            return fused.astype(np.float32) / np.float32(255)
+        if not np.issubdtype(fused.dtype, np.floating):
+            raise MethodOutputError(
+                f"method {self.name!r} returned dtype {fused.dtype}; return float32 in [0, 1] (or uint8 0..255)"
+            )
+        lo, hi = float(fused.min()), float(fused.max())
+        if not (np.isfinite(lo) and np.isfinite(hi)):  # NaN propagates
             raise MethodOutputError(f"method {self.name!r} returned NaN or infinite values")
-        out = np.empty(expected, dtype=np.float32)
-        if fused.flags.c_contiguous:
-            return np.clip(fused, 0.0, 1.0, out=out, casting="unsafe")
-        np.copyto(out, fused, casting="unsafe")  # e.g. colour planes: np.clip is slow on strided input
-        return np.clip(out, 0.0, 1.0, out=out)
+        if not self.clip_output and (lo < -OUTPUT_TOLERANCE or hi > 1 + OUTPUT_TOLERANCE):
+            raise MethodOutputError(
+                f"method {self.name!r} returned {fused.dtype} values in [{lo:g}, {hi:g}], outside the contract's "
+                "[0, 1]: divide a 0..255 image by 255; a method that overshoots by design declares clip_output = True"
+            )
+        return fused
+
+
+def _unit_float32(fused: np.ndarray) -> np.ndarray:
+    """``fused`` copied into a new C-contiguous float32 array and clipped to [0, 1]."""
+    out = np.empty(fused.shape, dtype=np.float32)
+    if fused.flags.c_contiguous:
+        return np.clip(fused, 0.0, 1.0, out=out, casting="unsafe")
+    np.copyto(out, fused, casting="unsafe")  # e.g. colour planes: np.clip is slow on strided input
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 _TO_YCBCR = _YCBCR_MATRIX.astype(np.float32)
@@ -170,7 +206,7 @@ def _split_ycbcr(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
 
 def _merge_ycbcr(y: np.ndarray, chroma: np.ndarray) -> np.ndarray:
     """Inverse of :func:`_split_ycbcr` (:func:`fusionbench.io.ycbcr_to_rgb`): RGB planes (3, H, W)
-    float32 (``_check_output`` writes them into the (H, W, 3) result)."""
+    float32, viewed as (H, W, 3) (:func:`_unit_float32` copies them into the result)."""
     y = y - _Y_OFFSET
     out = np.empty((3,) + y.shape, dtype=np.float32)
     for k in range(3):
@@ -280,9 +316,15 @@ def get_method_class(name: str) -> type[FusionMethod]:
         raise KeyError(f"unknown method {name!r}; available: {', '.join(sorted(_METHODS))}") from None
 
 
-def create_method(name: str, **params: Any) -> FusionMethod:
-    """Instantiate method ``name`` with parameters, e.g. ``create_method("gff", r1=45)``."""
-    cls = get_method_class(name)
+def create_method(name: str | type[FusionMethod], **params: Any) -> FusionMethod:
+    """Instantiate method ``name`` with parameters, e.g. ``create_method("gff", r1=45)``.
+
+    ``name`` may also be the method class itself (the runner passes the class to its worker
+    processes, where a method registered in the caller's script is not registered). The
+    parameters are checked against the class's fields and their annotations.
+    """
+    cls = get_method_class(name) if isinstance(name, str) else name
+    name = cls.name
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(params) - known)
     if unknown:
@@ -290,7 +332,67 @@ def create_method(name: str, **params: Any) -> FusionMethod:
     missing = [n for n in required_params(cls) if n not in params]
     if missing:
         raise TypeError(f"method {name!r} needs the parameter(s) {missing}, e.g. create_method({name!r}, {missing[0]}=...)")
-    return cls(**params)
+    hints = typing.get_type_hints(cls)
+    return cls(**{key: _typed_param(name, key, value, hints.get(key)) for key, value in params.items()})
+
+
+def _typed_param(method: str, key: str, value: Any, annotation: Any) -> Any:
+    """``value`` checked against the parameter's annotation (bool, int, float, str, tuples of
+    those, ``X | None``, ``Literal``); an int is accepted for a float and a list for a tuple.
+    Raises TypeError naming the method, parameter, expected type and value (``levels=true``
+    is not an int, although Python's bool is one)."""
+    converted = _convert(value, annotation)
+    if converted is _MISMATCH:
+        raise TypeError(f"method {method!r}: parameter {key!r} must be {_describe(annotation)}, got {value!r}")
+    return converted
+
+
+_MISMATCH = object()
+
+
+def _convert(value: Any, annotation: Any) -> Any:
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if annotation is None or annotation is type(None):
+        return None if value is None else _MISMATCH
+    if origin in (typing.Union, types.UnionType):
+        for option in args:
+            converted = _convert(value, option)
+            if converted is not _MISMATCH:
+                return converted
+        return _MISMATCH
+    if origin is typing.Literal:
+        return value if value in args and type(value) in {type(a) for a in args} else _MISMATCH
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            return _MISMATCH
+        items = args[:1] * len(value) if len(args) == 2 and args[1] is Ellipsis else args
+        if len(items) != len(value):
+            return _MISMATCH
+        converted = tuple(_convert(v, t) for v, t in zip(value, items))
+        return _MISMATCH if _MISMATCH in converted else converted
+    if annotation is bool:
+        return value if isinstance(value, (bool, np.bool_)) else _MISMATCH
+    if annotation is int:
+        return int(value) if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) else _MISMATCH
+    if annotation is float:
+        ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+        return float(value) if ok else _MISMATCH
+    if annotation is str:  # a path object is accepted where a path is a string parameter
+        return os.fspath(value) if isinstance(value, (str, os.PathLike)) else _MISMATCH
+    return value  # another annotation (a path, an array ...): the method checks it itself
+
+
+def _describe(annotation: Any) -> str:
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in args)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(map(repr, args))
+    if origin is tuple:
+        return f"a list of items that are each {_describe(args[0])}" if len(args) == 2 and args[1] is Ellipsis else f"a list of {len(args)} values"
+    # A method spec's values are JSON where they parse, so a string of digits needs quotes.
+    names = {bool: "true or false", int: "an integer", float: "a number", str: 'a string (in a spec: key="text" if it looks like a number)', type(None): "null"}
+    return names.get(annotation, str(annotation))
 
 
 def required_params(cls: type[FusionMethod]) -> list[str]:

@@ -17,18 +17,26 @@ Conventions (stated here once and repeated in every report):
   computed it. Reading files, hashing, caching and scoring are not included.
 
 Execution: every (pair, method) is one task. Tasks whose image and scores are all cached are
-answered in the calling process; the rest run in-process (``workers=1``), in a pool of
-``workers`` processes, or on Dask (``executor="dask"``, on ``scheduler`` or a local cluster).
-Methods that run on an accelerator (a ``device`` parameter, given ``device="cuda"``) run in
-one process per device so that they do not contend for its memory; on Dask they are
-submitted with ``resources={"GPU": 1}`` (start such workers with ``--resources GPU=1``).
-A task that fails (exception, bad output) is recorded with its error and traceback in the
-results and the log; the others complete.
+answered in the calling process; the rest run in ``workers`` isolated worker processes
+(:mod:`fusionbench.workers`; default one), in the calling process (``workers=0``: no
+isolation, for debugging a method), or on Dask (``executor="dask"``, on ``scheduler`` or a
+local cluster). Methods that run on an accelerator (a ``device`` parameter, given
+``device="cuda"``) run in one process per device so that they do not contend for its memory;
+on Dask they are submitted with ``resources={"GPU": 1}`` (start such workers with
+``--resources GPU=1``). A method class travels to the workers with the task, so a method
+registered in the caller's script or notebook runs there too.
+
+Failures cost only their task, which is recorded with its error in the results and the log
+(exit status 1): an exception or bad output of the method (:class:`MethodOutputError`), a
+worker process that dies (segfault, ``os._exit``, out-of-memory kill: ``crashed``), a task
+that runs past ``task_timeout`` seconds (``timeout``, its worker is killed). A cache entry
+that cannot be written (full disk) is a warning naming the path; the result is still used.
+Everything is checked before any work: methods, parameters, metrics, the pair selection, the
+output folder and, when there is work to do, that the cache folder is writable.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
@@ -37,24 +45,22 @@ import tempfile
 import time
 import traceback
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .cache import Cache, fused_key, method_code_version, metric_code_version, score_key
+from .cache import Cache, CacheWriteError, fused_key, method_code_version, metric_code_version, score_key
 from .datasets import DatasetError, DatasetPairs, Pair, file_sha256, open_dataset, select_pairs
 from .io import read_image, read_image_native, to_uint8
 from .metrics import evaluate, resolve_metrics
 from .metrics.conventions import get_convention
 from .metrics.registry import Metric
 from .paths import cache_root
-from .registry import create_method, get_method_class
+from .registry import FusionMethod, create_method, get_method_class
+from .workers import JobFailure, run_isolated
 
 __all__ = [
     "MethodSpec",
@@ -86,6 +92,7 @@ class Task:
     dataset: str
     pair: Pair
     method: MethodSpec
+    method_class: type[FusionMethod]
     fused_key: str
     metrics: tuple[str, ...]
     score_keys: tuple[str, ...]
@@ -107,6 +114,7 @@ class TaskResult:
     fused_path: str | None = None
     computed: bool = False  # False: answered from the cache (True also when the attempt failed)
     corrupted: int = 0
+    warnings: list[str] = field(default_factory=list)  # each distinct warning once
 
 
 @dataclass
@@ -146,6 +154,7 @@ def run(
     pairs: Iterable[str] | None = None,
     limit: int | None = None,
     workers: int = 1,
+    task_timeout: float | None = None,
     executor: str = "local",
     scheduler: str | None = None,
     device: str = "cpu",
@@ -163,27 +172,36 @@ def run(
     list of specs (:func:`parse_method_specs`). ``metrics``: ``"seven"``, ``"all"`` or names.
     ``out``: where results.csv, summary.*, report.html and run.log go (None: no files).
     ``use_cache=False`` computes everything in a temporary cache that is deleted afterwards.
-    Returns a :class:`RunResult`; its ``exit_code`` is 1 when any task failed.
+    ``workers``: worker processes (0: this process, without crash isolation or timeouts);
+    ``task_timeout``: seconds after which a task's worker is killed and the task recorded as
+    timed out. Returns a :class:`RunResult`; its ``exit_code`` is 1 when any task failed.
     """
     started = time.perf_counter()
+    _check_execution(limit, workers, task_timeout, executor)
     # 1. dataset -> pairs
     if not isinstance(dataset, DatasetPairs):
-        dataset = open_dataset(dataset, data_dir=data_dir, cache_dir=cache_dir, roles=roles)
-    if pairs or limit is not None:
+        dataset = open_dataset(dataset, data_dir=data_dir, cache_dir=cache_dir, roles=roles, pairs=pairs, limit=limit)
+    elif pairs or limit is not None:
         dataset = select_pairs(dataset, pairs, limit)
-    # 2. methods and metrics, checked before any work
+    if not dataset.pairs:
+        raise DatasetError(f"dataset {dataset.name!r} has no pairs to run")
+    # 2. methods, metrics and outputs, checked before any work
     specs = _check_methods([_with_device(spec, device) for spec in parse_method_specs(methods)])
     if device != "cpu" and not any("device" in s.params for s in specs):
         warnings.warn(f"--device {device}: none of the methods has a device parameter; all run on the CPU", stacklevel=2)
     selected = _check_convention(convention, _resolve_metrics(metrics, dataset), metrics)
+    _check_figure_pairs(figure_pairs, dataset)
+    if out is not None:
+        _check_out(Path(out))
     with tempfile.TemporaryDirectory(prefix="fusionbench-nocache-") as scratch:
         cache = Cache(cache_root(cache_dir) if use_cache else scratch)
         # 3. tasks: (pair, method) with their cache keys
         tasks = make_tasks(dataset, specs, selected, convention, cache.root)
-        # 4. method.fuse -> cache -> metrics, in-process or in parallel
+        # 4. method.fuse -> cache -> metrics, in worker processes, in-process or on Dask
         progress = _Progress(specs, len(dataset.pairs), quiet)
         with progress:
-            task_results = execute(tasks, workers, executor, scheduler, on_result=progress.update)
+            task_results = execute(tasks, workers, executor, scheduler, on_result=progress.update, task_timeout=task_timeout)
+        _warn_once(task_results)
         # 5. results frame
         frame = results_frame(dataset.name, task_results, [m.name for m in selected])
         result = RunResult(frame, Path(out) if out else None, dataset, specs, [m.name for m in selected], task_results, time.perf_counter() - started)
@@ -191,8 +209,16 @@ def run(
         if out is not None:
             from .reports import write_outputs
 
-            result.report = write_outputs(result, cache, figure_pairs=figure_pairs, reports=reports, save_fused=save_fused, convention=convention)
+            try:
+                result.report = write_outputs(result, cache, figure_pairs=figure_pairs, reports=reports, save_fused=save_fused, convention=convention)
+            except OSError as exc:
+                kept = f"every computed result is in the cache ({cache.root}): run the same command again once it is fixed; nothing is recomputed" if use_cache else "with --no-cache the results are lost"
+                raise OutputWriteError(f"could not write the run's outputs into {out}: {exc}; {kept}") from exc
     return result
+
+
+class OutputWriteError(OSError):
+    """A run's output files could not be written; says where and what was kept."""
 
 
 # ---------------------------------------------------------------- step helpers
@@ -242,11 +268,48 @@ def _split_top_level(text: str) -> list[str]:
     return [p for p in (s.strip() for s in parts) if p]
 
 
+def _check_execution(limit: int | None, workers: int, task_timeout: float | None, executor: str) -> None:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ValueError(f"--limit must be a whole number of pairs, at least 1; got {limit!r}")
+    if executor not in ("local", "dask"):
+        raise ValueError(f"unknown executor {executor!r}; use 'local' or 'dask'")
+    if workers < 0 or (executor == "dask" and workers < 1):
+        raise ValueError(f"--workers must be at least {1 if executor == 'dask' else 0} (0: in this process), got {workers}")
+    if task_timeout is not None:
+        if not task_timeout > 0:
+            raise ValueError(f"--task-timeout must be a positive number of seconds, got {task_timeout!r}")
+        if workers == 0 or executor == "dask":
+            raise ValueError("--task-timeout needs worker processes of the local executor (--workers 1 or more, not --executor dask)")
+
+
+def _check_figure_pairs(figure_pairs: int | Sequence[str], dataset: DatasetPairs) -> None:
+    if isinstance(figure_pairs, int):
+        return
+    names = [p.name for p in dataset.pairs]
+    unknown = [p for p in figure_pairs if p not in names]
+    if unknown:
+        shown = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
+        raise ValueError(f"--figure-pairs: {', '.join(unknown)} not among the pairs of this run ({shown})")
+
+
+def _check_out(out: Path) -> None:
+    """The output folder exists or can be made, and is writable (before any work)."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; give a folder for results.csv, summary.* and report.html")
+    probe = out / ".fusionbench-write-check"
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputWriteError(f"--out {out}: cannot write there ({exc.strerror or exc}); choose another folder") from None
+
+
 def _check_methods(specs: list[MethodSpec]) -> list[MethodSpec]:
     if not specs:
         raise ValueError("no methods given; pass e.g. --methods dwt,gff (see `fusionbench methods`)")
     for spec in specs:
-        _method_instance(spec)  # unknown name/parameter: clear error now, not per task
+        _method_instance(spec, get_method_class(spec.name))  # unknown name/parameter: clear error now, not per task
     return specs
 
 
@@ -309,7 +372,8 @@ def make_tasks(dataset: DatasetPairs, specs: Sequence[MethodSpec], metrics: Sequ
     versions = {m.name: metric_code_version(m) for m in metrics}
     tasks = []
     for spec in specs:
-        method = _method_instance(spec)
+        method_class = get_method_class(spec.name)
+        method = _method_instance(spec, method_class)
         identity = method.identity()
         code = method_code_version(type(method))
         uses_device = str(spec.params.get("device", "cpu")) != "cpu"
@@ -317,7 +381,7 @@ def make_tasks(dataset: DatasetPairs, specs: Sequence[MethodSpec], metrics: Sequ
             shas, gt_sha = hashes[pair.name]
             key = fused_key(identity, code, shas + _per_pair_files(method, pair.name))
             scores = tuple(score_key(key, m.name, versions[m.name], convention, gt_sha) for m in metrics)
-            tasks.append(Task(dataset.name, pair, spec, key, tuple(m.name for m in metrics), scores, convention, str(cache_dir), uses_device))
+            tasks.append(Task(dataset.name, pair, spec, method_class, key, tuple(m.name for m in metrics), scores, convention, str(cache_dir), uses_device))
     return tasks
 
 
@@ -331,13 +395,28 @@ def _per_pair_files(method: Any, pair_name: str) -> tuple[str, ...]:
     return (file_sha256(path) if path.is_file() else f"missing:{path}",)
 
 
-def run_task(task: Task, compute: bool = True) -> TaskResult | None:
+def run_task(task: Task, compute: bool = True, cache: Cache | None = None) -> TaskResult | None:
     """Fuse (or load from the cache) one pair with one method and score it.
 
     With ``compute=False`` only the cache is consulted: returns None unless the image and
-    every score are cached. Exceptions of the method or a metric are caught and recorded.
+    every score are cached. Exceptions of the method or a metric are caught and recorded;
+    warnings raised meanwhile are collected in the result (each once), so that the run can
+    show each distinct one once. ``cache``: the cache of ``task.cache_root`` to use (its
+    ``corrupted`` list then counts what this lookup discarded).
     """
-    cache = Cache(task.cache_root)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = _fuse_and_score(task, compute, cache or Cache(task.cache_root))
+    if result is not None:
+        for warning in caught:
+            message = f"{warning.category.__name__}: {warning.message}"
+            if message not in result.warnings:
+                result.warnings.append(message)
+    return result
+
+
+def _fuse_and_score(task: Task, compute: bool, cache: Cache) -> TaskResult | None:
+    corrupted_before = len(cache.corrupted)
     result = TaskResult(task.pair.name, task.method.label)
     entry = cache.get_fused(task.fused_key)
     if entry is None and not compute:
@@ -347,19 +426,23 @@ def run_task(task: Task, compute: bool = True) -> TaskResult | None:
         result.computed = True
         try:
             a, b = read_image(task.pair.a), read_image(task.pair.b)
-            method = _method_instance(task.method)
+            method = _method_instance(task.method, task.method_class)
             start = time.perf_counter()
             output = method.fuse(a, b, pair_name=task.pair.name)
-            seconds = time.perf_counter() - start
+            result.fuse_seconds = time.perf_counter() - start
             fused = to_uint8(output)
-            entry = cache.put_fused(task.fused_key, fused, seconds, {"label": task.method.label, "name": task.method.name, "params": task.method.params})
         except Exception as exc:  # isolate the failure: recorded, the run goes on
             result.errors["fuse"] = f"{type(exc).__name__}: {exc}"
             result.tracebacks.append(f"{task.method.label} on {task.pair.name}:\n{traceback.format_exc()}")
-            result.corrupted = len(cache.corrupted)
+            result.corrupted = len(cache.corrupted) - corrupted_before
             return result
-    result.fuse_seconds = entry.fuse_seconds
-    result.fused_path = str(entry.path)
+        try:
+            entry = cache.put_fused(task.fused_key, fused, result.fuse_seconds, {"label": task.method.label, "name": task.method.name, "params": task.method.params})
+        except CacheWriteError as exc:  # the image is good: score it, say it was not kept
+            result.warnings.append(f"{exc.strerror}; the result of {task.method.label} on {task.pair.name} is used but not cached")
+    if entry is not None:
+        result.fuse_seconds = entry.fuse_seconds
+        result.fused_path = str(entry.path)
     cached = cache.get_scores(task.fused_key)
     missing = []
     for metric, key in zip(task.metrics, task.score_keys):
@@ -373,9 +456,12 @@ def run_task(task: Task, compute: bool = True) -> TaskResult | None:
         fused = entry.image() if fused is None else fused
         values = _score(task, fused, [m for m, _ in missing], result)
         result.scores.update(values)
-        cache.put_scores(task.fused_key, {key: (metric, values[metric]) for metric, key in missing if metric in values})
+        try:
+            cache.put_scores(task.fused_key, {key: (metric, values[metric]) for metric, key in missing if metric in values})
+        except CacheWriteError as exc:
+            result.warnings.append(f"{exc.strerror}; the scores of {task.method.label} on {task.pair.name} are used but not cached")
         result.computed = True
-    result.corrupted = len(cache.corrupted)
+    result.corrupted = len(cache.corrupted) - corrupted_before
     return result
 
 
@@ -408,10 +494,10 @@ def _score(task: Task, fused: np.ndarray, metrics: list[str], result: TaskResult
 _INSTANCES: dict[str, Any] = {}  # per process: a learned method loads its weights once
 
 
-def _method_instance(spec: MethodSpec) -> Any:
-    key = json.dumps([spec.name, spec.params], sort_keys=True, default=str)
+def _method_instance(spec: MethodSpec, method_class: type[FusionMethod]) -> Any:
+    key = json.dumps([method_class.__module__, method_class.__qualname__, spec.name, spec.params], sort_keys=True, default=str)
     if key not in _INSTANCES:
-        _INSTANCES[key] = create_method(spec.name, **spec.params)
+        _INSTANCES[key] = create_method(method_class, **spec.params)
     return _INSTANCES[key]
 
 
@@ -424,88 +510,65 @@ def execute(
     executor: str = "local",
     scheduler: str | None = None,
     on_result: Callable[[TaskResult], None] | None = None,
+    task_timeout: float | None = None,
 ) -> list[TaskResult]:
     """Run the tasks; cached ones in this process first, then the rest (see module doc)."""
-    if executor not in ("local", "dask"):
-        raise ValueError(f"unknown executor {executor!r}; use 'local' or 'dask'")
-    if workers < 1:
-        raise ValueError(f"--workers must be at least 1, got {workers}")
+    _check_execution(None, workers, task_timeout, executor)
     done: dict[int, TaskResult] = {}
+    discarded: dict[int, int] = {}  # corrupted cache entries found while looking a task up
 
     def finish(index: int, result: TaskResult) -> None:
+        result.corrupted += discarded.get(index, 0)
         done[index] = result
         if on_result:
             on_result(result)
 
     pending = []
+    cache = Cache(tasks[0].cache_root) if tasks else None
     for index, task in enumerate(tasks):
-        cached = run_task(task, compute=False)
+        before = len(cache.corrupted)
+        cached = run_task(task, compute=False, cache=cache)
         if cached is None:
             pending.append(index)
+            discarded[index] = len(cache.corrupted) - before
         else:
             finish(index, cached)
+    if pending:
+        cache.check_writable()
     if executor == "dask":
         _execute_dask(tasks, pending, workers, scheduler, finish)
-    elif workers == 1:
+    elif workers == 0:
         for index in pending:
             finish(index, run_task(tasks[index]))
     else:
-        _execute_pool(tasks, pending, workers, finish)
+        _execute_isolated(tasks, pending, workers, task_timeout, finish)
     return [done[i] for i in range(len(tasks))]
 
 
-def _crashed(task: Task, exc: BaseException) -> TaskResult:
+def _failed(task: Task, failure: JobFailure) -> TaskResult:
+    """The result of a task whose process died, that timed out, or that Dask lost."""
     result = TaskResult(task.pair.name, task.method.label, computed=True)
-    result.errors["fuse"] = f"worker crashed: {type(exc).__name__}: {exc}"
-    result.tracebacks.append(f"{task.method.label} on {task.pair.name}: the worker process died ({exc!r})")
+    result.errors["fuse"] = f"{failure.kind}: {failure.message}"
+    result.tracebacks.append(f"{task.method.label} on {task.pair.name}: {failure.kind}: {failure.message}")
     return result
 
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "FUSIONBENCH_METRIC_THREADS")
 
 
-@contextlib.contextmanager
-def _worker_threads(threads: int) -> Iterator[None]:
-    """Share the cores between worker processes. BLAS, torch and the metrics' thread pool read
-    these variables when they are imported, and a spawned worker copies the parent's
-    environment when it starts (during ``submit``), so they are set around the submissions
-    and restored afterwards; values the user set are kept."""
-    saved = {var: os.environ.get(var) for var in THREAD_VARIABLES}
-    try:
-        for var in THREAD_VARIABLES:
-            os.environ.setdefault(var, str(threads))
-        yield
-    finally:
-        for var, value in saved.items():
-            if value is None:
-                os.environ.pop(var, None)
-            else:
-                os.environ[var] = value
-
-
-def _execute_pool(tasks: Sequence[Task], pending: list[int], workers: int, finish: Callable[[int, TaskResult], None]) -> None:
+def _execute_isolated(tasks: Sequence[Task], pending: list[int], workers: int, task_timeout: float | None, finish: Callable[[int, TaskResult], None]) -> None:
+    """The pending tasks in worker processes: ``workers`` for the CPU, one per device.
+    BLAS, torch and the metrics' thread pool read the thread variables when they are
+    imported: the workers share the cores (values the user set are kept)."""
     threads = max(1, (os.cpu_count() or 1) // workers)
-    context = get_context("spawn")  # fork after torch/BLAS threads started is unsafe
-    cpu = [i for i in pending if not tasks[i].uses_device]
-    gpu = [i for i in pending if tasks[i].uses_device]
-    pools = [(cpu, ProcessPoolExecutor(min(workers, max(1, len(cpu))), mp_context=context))]
-    if gpu:  # one process per device
-        pools.append((gpu, ProcessPoolExecutor(1, mp_context=context)))
-    try:
-        futures = {}
-        with _worker_threads(threads):
-            for indices, pool in pools:
-                for i in indices:
-                    futures[pool.submit(run_task, tasks[i])] = i
-        for future in as_completed(futures):
-            index = futures[future]
-            try:
-                finish(index, future.result())
-            except (BrokenProcessPool, Exception) as exc:  # a crashed worker takes its tasks with it
-                finish(index, _crashed(tasks[index], exc))
-    finally:
-        for _, pool in pools:
-            pool.shutdown(wait=True, cancel_futures=True)
+    environment = {var: os.environ.get(var, str(threads)) for var in THREAD_VARIABLES}
+    jobs = [(tasks[i], "device" if tasks[i].uses_device else "cpu") for i in pending]
+
+    def done(job: int, answer: TaskResult | JobFailure) -> None:
+        index = pending[job]
+        finish(index, _failed(tasks[index], answer) if isinstance(answer, JobFailure) else answer)
+
+    run_isolated(run_task, jobs, {"cpu": workers, "device": 1}, done, timeout=task_timeout, environment=environment)
 
 
 def _execute_dask(tasks: Sequence[Task], pending: list[int], workers: int, scheduler: str | None, finish: Callable[[int, TaskResult], None]) -> None:
@@ -529,7 +592,7 @@ def _execute_dask(tasks: Sequence[Task], pending: list[int], workers: int, sched
             try:
                 finish(index, future.result())
             except Exception as exc:
-                finish(index, _crashed(tasks[index], exc))
+                finish(index, _failed(tasks[index], JobFailure("crashed", f"{type(exc).__name__}: {exc}")))
     finally:
         if scheduler:
             client.close()
@@ -537,6 +600,17 @@ def _execute_dask(tasks: Sequence[Task], pending: list[int], workers: int, sched
             cluster = client.cluster
             client.close()
             cluster.close()
+
+
+def _warn_once(results: Sequence[TaskResult]) -> None:
+    """Each distinct warning of the tasks once (a source read by every method warns once)."""
+    seen = dict.fromkeys(message for r in results for message in r.warnings)
+    for message in seen:
+        warnings.warn(message, RunWarning, stacklevel=3)
+
+
+class RunWarning(UserWarning):
+    """A warning raised inside a task (reading a file, writing the cache ...), shown once per run."""
 
 
 # ---------------------------------------------------------------- results frame

@@ -12,6 +12,8 @@ treats the cosine- and sine-phase curvelets of CurveLab's real transform as one 
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from fusionbench.registry import FusionMethod, register_method
@@ -38,6 +40,8 @@ class CurveletFusion(FusionMethod):
         ``None`` (default) = CurveLab's ``ceil(log2(min(H, W)) - 3)`` (7 for 520x520).
     n_angles_coarse : angles at the coarsest curvelet scale (multiple of 4; default 16).
     """
+
+    clip_output: ClassVar[bool] = True  # reconstruction overshoots [0, 1]; the authors save 8-bit
 
     n_scales: int | None = None
     n_angles_coarse: int = 16

@@ -21,7 +21,7 @@ Fusing an image with itself returns it (perfect reconstruction, error ~1e-7 in f
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 from scipy import ndimage
@@ -214,6 +214,8 @@ def dtcwt_inverse(pyramid: DTCWTPyramid, biort: str = "near_sym_b", qshift: str 
 @register_method("dtcwt", family="multi-scale", reference="Lewis et al., Information Fusion 8(2), 2007 (DTCWT: Kingsbury 2001)")
 class DTCWTFusion(FusionMethod):
     """DTCWT: average the lowpass, max-abs (magnitude) the complex highpasses."""
+
+    clip_output: ClassVar[bool] = True  # reconstruction overshoots [0, 1]; the authors save 8-bit
 
     levels: int = 4
     biort: str = "near_sym_b"

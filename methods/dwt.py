@@ -12,6 +12,7 @@ MATLAB's ``dwtmode('sym')``). Fusing an image with itself returns it (perfect re
 from __future__ import annotations
 
 import warnings
+from typing import ClassVar
 
 import numpy as np
 import pywt
@@ -34,6 +35,8 @@ def check_wavelet(method: str, wavelet: str, levels: int, mode: str) -> None:
 @register_method("dwt", family="multi-scale", reference="Li, Manjunath & Mitra, Graph. Models Image Process. 57(3), 1995")
 class DWTFusion(FusionMethod):
     """DWT: average the approximation, max-abs the details."""
+
+    clip_output: ClassVar[bool] = True  # reconstruction overshoots [0, 1]; the authors save 8-bit
 
     wavelet: str = "db2"
     levels: int = 3

@@ -47,6 +47,7 @@ class GuidedFilteringFusion(FusionMethod):
     """GFF: two-scale decomposition, Laplacian saliency, guided-filter weight refinement."""
 
     color: ClassVar[str] = "native"
+    clip_output: ClassVar[bool] = True  # reconstruction overshoots [0, 1]; the authors save 8-bit
 
     r1: int = 45
     eps1: float = 0.3

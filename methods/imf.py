@@ -71,6 +71,7 @@ class ImageMattingFusion(FusionMethod):
     """IMF: morphological focus measure, trimap, closed-form matting of source A."""
 
     color: ClassVar[str] = "native"
+    clip_output: ClassVar[bool] = True  # reconstruction overshoots [0, 1]; the authors save 8-bit
 
     disk_radius: int = 2
     epsilon: float = 1e-7

@@ -11,6 +11,8 @@ coarsest level keeps at least 2 x 2 pixels).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from fusionbench.registry import FusionMethod, register_method
@@ -44,6 +46,8 @@ def collapse_laplacian(pyramid: list[np.ndarray]) -> np.ndarray:
 @register_method("lp", family="multi-scale", reference="Burt & Adelson, IEEE Trans. Commun. 1983; Burt & Kolczynski, ICCV 1993")
 class LaplacianPyramidFusion(FusionMethod):
     """LP: max-abs Laplacian coefficients, averaged top level."""
+
+    clip_output: ClassVar[bool] = True  # reconstruction overshoots [0, 1]; the authors save 8-bit
 
     levels: int = 4
 

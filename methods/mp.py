@@ -11,6 +11,8 @@ levels, average of the coarsest level. Parameters: ``levels`` (default 4), ``siz
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from fusionbench.registry import FusionMethod, register_method
@@ -33,6 +35,8 @@ def morphological_pyramid(image: np.ndarray, depth: int, size: int) -> list[np.n
 @register_method("mp", family="multi-scale", reference="Toet, Pattern Recognit. Lett. 9(4), 1989; Matsopoulos et al., IEE Proc. VISP 1994")
 class MorphologicalPyramidFusion(FusionMethod):
     """MP: max-abs difference levels, averaged top level."""
+
+    clip_output: ClassVar[bool] = True  # reconstruction overshoots [0, 1]; the authors save 8-bit
 
     levels: int = 4
     size: int = 3

@@ -10,6 +10,8 @@ larger absolute value in every directional subband, and invert.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from fusionbench.registry import FusionMethod, register_method
@@ -32,6 +34,8 @@ class NSCTFusion(FusionMethod):
         default ``(2, 3, 3, 4)``: four pyramid levels with 4, 8, 8 and 16 directions.
     pad : pixels of symmetric extension around the image before the periodic filtering.
     """
+
+    clip_output: ClassVar[bool] = True  # reconstruction overshoots [0, 1]; the authors save 8-bit
 
     levels: tuple[int, ...] = (2, 3, 3, 4)
     pad: int = 32

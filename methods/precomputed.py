@@ -16,7 +16,7 @@ from typing import ClassVar
 import numpy as np
 
 from fusionbench.io import read_image, to_gray
-from fusionbench.registry import FusionMethod, check_inputs, register_method
+from fusionbench.registry import FusionMethod, _unit_float32, check_inputs, register_method
 
 
 @register_method("precomputed", family="precomputed", reference="fused images read from <folder>/<pattern> by pair name")
@@ -64,4 +64,4 @@ class Precomputed(FusionMethod):
             fused = np.repeat(fused[..., np.newaxis], 3, axis=2)
         elif not color and fused.ndim == 3:
             fused = to_gray(fused)
-        return self._check_output(fused, a.shape[:2], 3 if color else None)
+        return _unit_float32(self._checked(fused, (*a.shape[:2], 3) if color else a.shape[:2]))

@@ -12,6 +12,8 @@ regions finite).
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from fusionbench.registry import FusionMethod, register_method
@@ -41,6 +43,8 @@ def collapse_ratio(pyramid: list[np.ndarray]) -> np.ndarray:
 @register_method("rp", family="multi-scale", reference="Toet, Pattern Recognit. Lett. 9(4), 1989")
 class RatioPyramidFusion(FusionMethod):
     """RP: the ratio with the larger |R - 1| contrast, averaged top level."""
+
+    clip_output: ClassVar[bool] = True  # reconstruction overshoots [0, 1]; the authors save 8-bit
 
     levels: int = 4
     offset: float = 0.01

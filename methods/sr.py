@@ -19,7 +19,7 @@ as ``A^T X A`` per patch.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -180,6 +180,8 @@ class SparseRepresentationFusion(FusionMethod):
         higher scores (lytro-01: AVG 5.76 vs 5.62, Qabf 0.749 vs 0.737, VIFF 0.966 vs 0.964).
     max_atoms : at most this many atoms per patch (the sparsity cap; 64 = none).
     """
+
+    clip_output: ClassVar[bool] = True  # reconstruction overshoots [0, 1]; the authors save 8-bit
 
     step: int = 2
     tolerance: float = 0.02

@@ -16,6 +16,8 @@ divisible by 2**levels. Parameters: ``wavelet`` (a PyWavelets discrete wavelet, 
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import pywt
 from scipy import ndimage
@@ -86,6 +88,8 @@ def iswt2(coeffs: list, wavelet: str) -> np.ndarray:
 @register_method("swt", family="multi-scale", reference="Nason & Silverman 1995 (SWT); Rockinger, ICIP 1997 (SWT fusion)")
 class SWTFusion(FusionMethod):
     """SWT: average the approximation, max-abs the details, no decimation (shift-invariant)."""
+
+    clip_output: ClassVar[bool] = True  # reconstruction overshoots [0, 1]; the authors save 8-bit
 
     wavelet: str = "db2"
     levels: int = 3

@@ -74,7 +74,7 @@ def test_new_metric_reuses_the_cached_image(cache_dir, monkeypatch):
     calls = []
     original = registry.FusionMethod.fuse
     monkeypatch.setattr(registry.FusionMethod, "fuse", lambda self, *a, **k: calls.append(1) or original(self, *a, **k))
-    result = run("synthetic", "average", metrics="AVG,SF", cache_dir=cache_dir, limit=1, quiet=True)
+    result = run("synthetic", "average", metrics="AVG,SF", cache_dir=cache_dir, limit=1, quiet=True, workers=0)  # in-process: the patch applies
     assert calls == [] and result.task_results[0].computed  # SF computed, the image came from the cache
 
 
@@ -87,7 +87,7 @@ def test_corrupted_cache_entries_are_detected_and_recomputed(cache_dir):
     score = next(Path(cache_dir, "scores").rglob("*.json"))
     score.write_text(score.read_text().replace('"value": ', '"value": 1'))
     again = _run(cache_dir, limit=1)
-    assert again.task_results[0].computed and again.task_results[0].corrupted == 1
+    assert again.task_results[0].computed and again.task_results[0].corrupted == 2  # the image and the score file
     pd.testing.assert_frame_equal(cold.frame.drop(columns="fuse_seconds"), again.frame.drop(columns="fuse_seconds"))
     assert Cache(cache_dir).get_fused(Path(again.task_results[0].fused_path).stem) is not None
 
@@ -198,7 +198,7 @@ def test_a_failing_metric_costs_only_itself(cache_dir, monkeypatch):
         raise ValueError("metric exploded")
 
     monkeypatch.setitem(metric_registry._REGISTRY, "STD", dataclasses.replace(get_metric("STD"), compute=broken))
-    result = _run(cache_dir, limit=1)
+    result = _run(cache_dir, limit=1, workers=0)  # in-process: the patched registry applies
     row = result.frame.set_index("metric")
     assert "metric exploded" in row.loc["STD", "error"] and np.isnan(row.loc["STD", "value"])
     assert row.loc["AVG", "error"] == "" and np.isfinite(row.loc["AVG", "value"])
