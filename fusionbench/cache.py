@@ -276,7 +276,7 @@ class Cache:
     def _read_json(self, path: Path) -> dict[str, Any] | None:
         try:
             text = path.read_text()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         try:
             entry = json.loads(text)

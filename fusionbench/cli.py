@@ -10,6 +10,8 @@ import argparse
 import json
 import math
 import sys
+import warnings
+from pathlib import Path
 from typing import Sequence
 
 __all__ = ["main", "build_parser", "format_table"]
@@ -117,6 +119,10 @@ def cmd_fuse(args: argparse.Namespace) -> int:
     from .io import read_image, write_image
     from .registry import create_method
 
+    output = Path(args.output)
+    for source in (args.a, args.b):
+        if output.resolve() == Path(source).resolve():
+            raise ValueError(f"-o {args.output} is the source image {source}; write the fused image to another file")
     method = create_method(args.method, **_parse_params(args.param))
     fused = method.fuse(read_image(args.a), read_image(args.b), pair_name=args.pair)
     write_image(args.output, fused)
@@ -194,13 +200,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """Warnings as one line each, without the source location (a user reads them)."""
+    print(f"fusionbench: warning: {message}", file=file or sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from .registry import MethodOutputError
 
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return int(args.func(args) or 0)
     except (ValueError, KeyError, TypeError, OSError, MethodOutputError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"fusionbench {args.command}: error: {message}", file=sys.stderr)

@@ -8,6 +8,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Callable
 
 __all__ = ["add_commands", "default_dataset", "default_methods"]
 
@@ -31,9 +32,27 @@ def _workers(text: str) -> int:
     if text == "auto":
         return os.cpu_count() or 1
     try:
-        return int(text)
+        value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number or 'auto', got {text!r}") from None
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of processes (0: in this process) or 'auto', got {text!r}")
+    return value
+
+
+def _positive(kind: type) -> Callable[[str], int | float]:
+    """An argparse type: a number of ``kind`` greater than zero."""
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = 0
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"expected a {'whole ' if kind is int else ''}number greater than 0, got {text!r}")
+        return value
+
+    return parse
 
 
 def default_dataset(data_dir: str | None) -> str:
@@ -78,6 +97,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             pairs=_split(args.pairs),
             limit=args.limit,
             workers=args.workers,
+            task_timeout=args.task_timeout,
             executor=args.executor,
             scheduler=args.scheduler,
             device=args.device,
@@ -246,14 +266,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--methods", help="comma-separated, e.g. ufa,dwt,gff or dwt[levels=3] or GFF-authors=precomputed[folder=...] (default: ufa,dwt,gff that exist)")
     p.add_argument("--metrics", default="seven", help="'seven' (UFA-Fuse paper), 'all', or names, e.g. Qabf,VIFF (default: seven)")
     p.add_argument("--out", help="output folder (default: results/<dataset>)")
-    p.add_argument("--workers", type=_workers, default=1, help="processes (local) or Dask workers: a number or 'auto' (= CPU cores); default 1")
+    p.add_argument("--workers", type=_workers, default=1, help="worker processes (local) or Dask workers: a number or 'auto' (= CPU cores); default 1; 0 runs the methods in this process (no crash isolation; for debugging)")
+    p.add_argument("--task-timeout", type=_positive(float), metavar="SECONDS", help="kill a task (one method on one pair) that runs longer, record it as timed out, go on")
     p.add_argument("--executor", choices=("local", "dask"), default="local")
     p.add_argument("--scheduler", help="address of a running Dask scheduler (with --executor dask)")
     p.add_argument("--device", default="cpu", help="device for methods with a device parameter: cpu, cuda, cuda:1 (default cpu)")
     p.add_argument("--no-cache", action="store_true", help="compute everything, keep nothing")
     p.add_argument("--quiet", action="store_true", help="no progress bar or tables (for CI)")
     p.add_argument("--pairs", help="comma-separated pair names or globs to run (default: all)")
-    p.add_argument("--limit", type=int, help="only the first N pairs")
+    p.add_argument("--limit", type=_positive(int), help="only the first N pairs")
     p.add_argument("--figure-pairs", help="pairs shown as image grids in report.html (default: the dataset's, else the first 3)")
     p.add_argument("--save-fused", action="store_true", help="also write the fused images as PNG into <out>/fused/<method>/")
     p.add_argument("--roles", help="for a folder: the two roles in input order, e.g. VIS,IR")
@@ -287,7 +308,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default="reports/paper", help="output folder (default reports/paper)")
     p.add_argument("--reference-results", help="folder of other authors' fused Lytro images (default: <data root>/../reference-results/mfifb-lytro)")
     p.add_argument("--convention", help="metric convention(s) for our values, e.g. reference or ufa-paper (default: ufa-paper,reference: the paper's convention, and the reference beside it)")
-    p.add_argument("--limit", type=int, help="only the first N pairs (a quick look; not comparable with the paper)")
+    p.add_argument("--limit", type=_positive(int), help="only the first N pairs (a quick look; not comparable with the paper)")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--quiet", action="store_true")
     _data_options(p)
@@ -300,7 +321,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--methods", required=True)
     q.add_argument("--metrics", default="seven")
     q.add_argument("--pairs", help="pair names or globs (a small subset keeps CI fast)")
-    q.add_argument("--limit", type=int, help="only the first N pairs")
+    q.add_argument("--limit", type=_positive(int), help="only the first N pairs")
     q.add_argument("--rel-tol", type=float, default=1e-3, help="relative tolerance written per row (default 1e-3)")
     q.add_argument("--tolerance", action="append", metavar="METRIC=REL", help="relative tolerance for one metric (repeatable)")
     q.add_argument("--baseline", help="baseline file (default reports/baselines/<dataset>.csv)")

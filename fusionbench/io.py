@@ -75,6 +75,8 @@ def read_image_native(path: str | os.PathLike) -> np.ndarray:
     truncated or unsupported file.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ImageReadError(f"{path}: is a folder, not an image file")
     if not path.is_file():
         raise ImageReadError(f"{path}: no such file")
     try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
+import hashlib
 import html
 import math
 import platform
@@ -215,16 +216,26 @@ def _grid_pairs(result: "RunResult", figure_pairs: int | Sequence[str]) -> list[
     return [p for p in figure_pairs if p in names]
 
 
-def _safe_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
+def _safe_names(texts: Sequence[str]) -> dict[str, str]:
+    """File-system-safe names, distinct where the texts are: ``a b`` and ``a_b`` would both be
+    ``a_b`` (and ``A`` and ``a`` one file on a case-insensitive disk), so those get a short hash
+    of the original text appended."""
+    safe = {text: re.sub(r"[^A-Za-z0-9_.-]+", "_", text) for text in texts}
+    folded = [name.lower() for name in safe.values()]
+    return {
+        text: f"{name}-{hashlib.sha256(text.encode()).hexdigest()[:6]}" if folded.count(name.lower()) > 1 else name
+        for text, name in safe.items()
+    }
 
 
 def _save_fused(result: "RunResult", folder: Path) -> None:
     from .io import write_image
 
+    methods = _safe_names([s.label for s in result.methods])
+    pairs = _safe_names([p.name for p in result.dataset.pairs])
     for r in result.task_results:
         if r.fused_path:
-            target = folder / _safe_name(r.method) / f"{_safe_name(r.pair)}.png"
+            target = folder / methods[r.method] / f"{pairs[r.pair]}.png"
             target.parent.mkdir(parents=True, exist_ok=True)
             write_image(target, np.load(r.fused_path, allow_pickle=False))
 
@@ -244,6 +255,7 @@ def _write_log(result: "RunResult", path: Path, convention: str | None) -> None:
         f"wall time: {result.wall_seconds:.2f} s",
         "",
     ]
+    lines += [f"WARNING {message}" for message in dict.fromkeys(m for r in result.task_results for m in r.warnings)]
     for r in result.failed:
         for what, message in r.errors.items():
             lines.append(f"FAILED {r.method} on {r.pair} ({what}): {message}")

@@ -201,7 +201,7 @@ def run(
         progress = _Progress(specs, len(dataset.pairs), quiet)
         with progress:
             task_results = execute(tasks, workers, executor, scheduler, on_result=progress.update, task_timeout=task_timeout)
-        _warn_once(task_results)
+        shown = _warn_once([message for r in task_results for message in r.warnings])
         # 5. results frame
         frame = results_frame(dataset.name, task_results, [m.name for m in selected])
         result = RunResult(frame, Path(out) if out else None, dataset, specs, [m.name for m in selected], task_results, time.perf_counter() - started)
@@ -210,7 +210,10 @@ def run(
             from .reports import write_outputs
 
             try:
-                result.report = write_outputs(result, cache, figure_pairs=figure_pairs, reports=reports, save_fused=save_fused, convention=convention)
+                with warnings.catch_warnings(record=True) as caught:  # the reports read the sources again
+                    warnings.simplefilter("always")
+                    result.report = write_outputs(result, cache, figure_pairs=figure_pairs, reports=reports, save_fused=save_fused, convention=convention)
+                _warn_once([f"{w.category.__name__}: {w.message}" for w in caught], shown)
             except OSError as exc:
                 kept = f"every computed result is in the cache ({cache.root}): run the same command again once it is fixed; nothing is recomputed" if use_cache else "with --no-cache the results are lost"
                 raise OutputWriteError(f"could not write the run's outputs into {out}: {exc}; {kept}") from exc
@@ -602,11 +605,15 @@ def _execute_dask(tasks: Sequence[Task], pending: list[int], workers: int, sched
             cluster.close()
 
 
-def _warn_once(results: Sequence[TaskResult]) -> None:
-    """Each distinct warning of the tasks once (a source read by every method warns once)."""
-    seen = dict.fromkeys(message for r in results for message in r.warnings)
-    for message in seen:
-        warnings.warn(message, RunWarning, stacklevel=3)
+def _warn_once(messages: Sequence[str], shown: set[str] | None = None) -> set[str]:
+    """Each distinct warning once (a source read by every method and by the reports warns
+    once); returns the messages shown so far."""
+    shown = set() if shown is None else shown
+    for message in dict.fromkeys(messages):
+        if message not in shown:
+            shown.add(message)
+            warnings.warn(message, RunWarning, stacklevel=3)
+    return shown
 
 
 class RunWarning(UserWarning):

@@ -86,8 +86,9 @@ def test_corrupted_cache_entries_are_detected_and_recomputed(cache_dir):
     npy.write_bytes(bytes(data))
     score = next(Path(cache_dir, "scores").rglob("*.json"))
     score.write_text(score.read_text().replace('"value": ', '"value": 1'))
-    again = _run(cache_dir, limit=1)
+    again = _run(cache_dir, out=cache_dir.parent / "out", limit=1)
     assert again.task_results[0].computed and again.task_results[0].corrupted == 2  # the image and the score file
+    assert "2 corrupted cache entries recomputed" in (cache_dir.parent / "out" / "run.log").read_text()
     pd.testing.assert_frame_equal(cold.frame.drop(columns="fuse_seconds"), again.frame.drop(columns="fuse_seconds"))
     assert Cache(cache_dir).get_fused(Path(again.task_results[0].fused_path).stem) is not None
 
