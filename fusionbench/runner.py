@@ -659,8 +659,10 @@ class _Progress:
             console=Console(stderr=True),
             transient=False,
         )
-        width = max(len(s.label) for s in specs)
-        self.bars = {s.label: self.progress.add_task(s.label.ljust(width), total=n_pairs, timing="") for s in specs}
+        from rich.markup import escape
+
+        width = max(len(s.label) for s in specs)  # labels like dwt[levels=3] are text, not markup
+        self.bars = {s.label: self.progress.add_task(escape(s.label.ljust(width)), total=n_pairs, timing="") for s in specs}
 
     def __enter__(self) -> "_Progress":
         if not self.quiet:
