@@ -90,6 +90,9 @@ def map_row_blocks(function: Callable[..., T], *arrays: np.ndarray) -> list[T]:
     return parallel_map(lambda block: function(*(a[..., block, :] for a in arrays)), blocks)
 
 
+# correlate_separable cuts its work for this many threads, whatever the pool's size (4 is
+# the default pool's most, min(4, cores)).
+_BALANCE_THREADS = 4
 # Outputs per block in correlate_separable (the Toeplitz block is 16 x (16 + n - 1)):
 # measured fastest for kernels of 3 to 31 taps on 520 x 520 images.
 _BLOCK = 16
@@ -150,10 +153,12 @@ def correlate_separable(
     column_block = _toeplitz_block(column_kernel, min(_BLOCK, h_out), step)
     # Along rows into (W_out, H) per image, then along its rows again: back in (H_out, W_out)
     # order. Rows are independent in both passes, so each image's pass is cut into chunks:
-    # enough of them to keep every thread busy when there are few images, and small enough
-    # for BLAS to run each product in the calling thread.
+    # enough of them to keep up to _BALANCE_THREADS threads busy when there are few images,
+    # and small enough for BLAS to run each product in the calling thread. The cut does not
+    # depend on the thread count: BLAS may round a product of another shape differently in
+    # the last bit, and values must not depend on the threads.
     along_rows = [np.empty((w_out, height)) for _ in range(len(planes))]
-    balance_parts = -(-2 * _THREADS // len(planes))
+    balance_parts = -(-2 * _BALANCE_THREADS // len(planes))
 
     def chunks(n: int, block: np.ndarray) -> list[slice]:
         parts = max(balance_parts, -(-n * block.size // _SINGLE_THREAD_GEMM))
