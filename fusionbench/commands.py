@@ -191,18 +191,18 @@ def cmd_cache(args: argparse.Namespace) -> int:
 
 
 def cmd_paper(args: argparse.Namespace) -> int:
-    from .paper import TABLES, make_tables
+    from .paper import DEFAULT_OUT, TABLES, make_tables
 
     if args.table == "conventions":
         from .conventions_report import write_conventions_report
 
-        path = write_conventions_report(args.out, args.data_dir, args.cache_dir, args.reference_results, args.workers, args.quiet)
+        path = write_conventions_report(args.out or DEFAULT_OUT, args.data_dir, args.cache_dir, args.reference_results, args.workers, args.quiet)
         print(f"wrote {path}")
         return 0
     names = list(TABLES) if args.table == "all" else [args.table]
     failed = make_tables(
         names,
-        out=Path(args.out),
+        out=Path(args.out or DEFAULT_OUT),
         data_dir=args.data_dir,
         cache_dir=args.cache_dir,
         reference_results=args.reference_results,
@@ -305,7 +305,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("paper", help="regenerate the UFA-Fuse paper's tables with our values beside the published ones")
     p.add_argument("table", choices=("table3", "table4", "table5", "table6", "table7", "all", "conventions"), help="a table, all of them, or 'conventions' (reports/paper/conventions.md: how metric conventions move Table V's values)")
-    p.add_argument("--out", default="reports/paper", help="output folder (default reports/paper)")
+    p.add_argument("--out", help="output folder (default results/paper, git-ignored; --out reports/paper updates the committed copy)")
     p.add_argument("--reference-results", help="folder of other authors' fused Lytro images (default: <data root>/../reference-results/mfifb-lytro)")
     p.add_argument("--convention", help="metric convention(s) for our values, e.g. reference or ufa-paper (default: ufa-paper,reference: the paper's convention, and the reference beside it)")
     p.add_argument("--limit", type=_positive(int), help="only the first N pairs (a quick look; not comparable with the paper)")

@@ -29,13 +29,13 @@ from .metrics import evaluate
 from .metrics.conventions import Convention, Rule
 from .metrics.conventions import definitions as d
 from .metrics.conventions.transforms import GRAY, RED
-from .paper import _reference_folder, _write_index, published
+from .paper import DEFAULT_OUT, _reference_folder, _require_data, _write_index, published
 from .runner import MethodSpec, run
 
 __all__ = ["published_image_scores", "convention_effects", "write_conventions_report"]
 
 SEVEN = ("AVG", "STD", "SEN", "VIFF", "Qabf", "Qc", "Qm")
-COMMAND = "fusionbench paper conventions"
+COMMAND = "fusionbench paper conventions --out reports/paper"
 
 
 def _single(name: str, metric: str, rule: Rule) -> Convention:
@@ -208,14 +208,16 @@ def _effects_markdown(effects: pd.DataFrame) -> list[str]:
 
 
 def write_conventions_report(
-    out: str | os.PathLike = "reports/paper",
+    out: str | os.PathLike = DEFAULT_OUT,
     data_dir: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = None,
     reference_results: str | os.PathLike | None = None,
     workers: int = 1,
     quiet: bool = True,
 ) -> Path:
-    """Compute both sections and write ``<out>/conventions.md`` (and the two tables as CSV)."""
+    """Compute both sections and write ``<out>/conventions.md`` (and the two tables as CSV);
+    raises :class:`~fusionbench.datasets.DatasetError` before writing when data are missing."""
+    _require_data(["conventions"], data_dir, cache_dir, reference_results)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     scores = published_image_scores(data_dir, cache_dir, reference_results, workers=workers, quiet=quiet)

@@ -42,14 +42,17 @@ from typing import Sequence
 
 import pandas as pd
 
-from .datasets import DatasetError, open_dataset, select_pairs
+from .datasets import DatasetError, open_dataset
 from .paths import data_root
 from .registry import list_methods
 from .runner import MethodSpec, parse_method_specs, run
 
-__all__ = ["PaperTable", "TABLES", "published", "make_table", "make_tables"]
+__all__ = ["PaperTable", "TABLES", "DEFAULT_OUT", "published", "missing_data", "make_table", "make_tables"]
 
 TIME = "Time"
+# Regenerated tables go here unless --out says otherwise (git-ignored, like the run outputs):
+# running the documented command never changes the committed reports/paper/.
+DEFAULT_OUT = "results/paper"
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,37 @@ def _reference_folder(reference_results: str | os.PathLike | None, data_dir: str
     return data_root(data_dir).parent / "reference-results" / "mfifb-lytro"
 
 
+def missing_data(
+    names: Sequence[str],
+    data_dir: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    reference_results: str | os.PathLike | None = None,
+) -> list[str]:
+    """What the tables ``names`` (``conventions`` included) need and do not find: one line
+    per missing dataset or folder, with the fix. Empty when everything is there."""
+    datasets = {TABLES[n].dataset for n in names if n in TABLES}
+    needs_published = any(n in ("table5", "conventions") for n in names)
+    if needs_published:
+        datasets.add("mfifb")
+    problems = []
+    for dataset in sorted(datasets):
+        try:
+            open_dataset(dataset, data_dir=data_dir, cache_dir=cache_dir)
+        except DatasetError as exc:
+            problems.append(str(exc))
+    folder = _reference_folder(reference_results, data_dir)
+    if needs_published and not folder.is_dir():
+        problems.append(f"{folder}: the authors' published fused Lytro images (MFIFB) are not there; pass --reference-results FOLDER")
+    return problems
+
+
+def _require_data(names: Sequence[str], data_dir, cache_dir, reference_results) -> None:
+    problems = missing_data(names, data_dir, cache_dir, reference_results)
+    if problems:
+        listed = "\n  ".join(problems)
+        raise DatasetError(f"cannot regenerate {', '.join(names)}; nothing was written:\n  {listed}")
+
+
 @dataclass
 class TableOutput:
     name: str
@@ -125,11 +159,8 @@ def make_table(
             spec = parse_method_specs(row["method"])[0]
             if spec.name in available:
                 specs.append(MethodSpec(f"{row['row']}|fusionbench `{row['method']}`", spec.name, spec.params))
-    try:
-        dataset = select_pairs(open_dataset(table.dataset, data_dir=data_dir, cache_dir=cache_dir), limit=limit)
-    except DatasetError as exc:
-        dataset = None
-        notes.append(f"Our values are missing: {exc}")
+    _require_data([name], data_dir, cache_dir, reference_results)
+    dataset = open_dataset(table.dataset, data_dir=data_dir, cache_dir=cache_dir, limit=limit)
     if limit is not None:
         notes.append(f"Our values use only the first {limit} pairs (--limit): not comparable with the paper's means.")
     if "ufa-paper" in conventions:
@@ -140,15 +171,15 @@ def make_table(
         )
     for convention in conventions:
         suffix = f" ({convention or 'reference'})" if len(conventions) > 1 else (f" ({convention})" if convention else "")
-        if dataset is not None and specs:
+        if specs:
             result = run(dataset, specs, metrics=list(table.metrics), cache_dir=cache_dir, workers=workers, convention=convention, quiet=quiet)
             failed += len(result.failed)
             _collect(result, ours, suffix)
         if name == "table5":
-            failed += _table5_published_images(paper, ours, suffix, data_dir, cache_dir, reference_results, convention, workers, quiet, notes, limit)
+            failed += _table5_published_images(paper, ours, suffix, data_dir, cache_dir, reference_results, convention, workers, quiet, limit)
     missing = [r for r in paper["row"] if not any(key[0] == r for key in ours)]
     if missing:
-        notes.append(f"Rows without a value of ours (no such method in fusionbench yet, or no data): {', '.join(missing)}.")
+        notes.append(f"Rows without a value of ours (no such method in fusionbench yet): {', '.join(missing)}.")
     frame, markdown = _layout(table, paper, ours, source, notes)
     return TableOutput(name, markdown, frame, failed)
 
@@ -164,22 +195,15 @@ def _collect(result, ours: dict, suffix: str) -> None:
         ours[(row, label + suffix)] = values
 
 
-def _table5_published_images(paper, ours, suffix, data_dir, cache_dir, reference_results, convention, workers, quiet, notes, limit) -> int:
+def _table5_published_images(paper, ours, suffix, data_dir, cache_dir, reference_results, convention, workers, quiet, limit) -> int:
     """Score the MFIFB fused images of the rows that name them (precomputed method)."""
     folder = _reference_folder(reference_results, data_dir)
     rows = paper[paper["mfifb_images"] != ""]
-    if not folder.is_dir():
-        notes.append(f"Rows from published fused images are missing: {folder} not found (pass --reference-results).")
-        return 0
     specs = [
         MethodSpec(f"{row['row']}|authors' images (MFIFB `{row['mfifb_images']}`)", "precomputed", {"folder": str(folder), "pattern": "{pair}_" + row["mfifb_images"] + ".jpg"})
         for _, row in rows.iterrows()
     ]
-    try:
-        mfifb = select_pairs(open_dataset("mfifb", data_dir=data_dir, cache_dir=cache_dir), ["lytro_*"], limit)
-    except DatasetError as exc:
-        notes.append(f"Rows from published fused images are missing: {exc}")
-        return 0
+    mfifb = open_dataset("mfifb", data_dir=data_dir, cache_dir=cache_dir, pairs=["lytro_*"], limit=limit)
     result = run(mfifb, specs, metrics=list(TABLES["table5"].metrics), cache_dir=cache_dir, workers=workers, convention=convention, quiet=quiet)
     _collect(result, ours, suffix)
     return len(result.failed)
@@ -229,7 +253,7 @@ def _layout(table: PaperTable, paper: pd.DataFrame, ours: dict, source: str, not
 
 def make_tables(
     names: Sequence[str],
-    out: str | os.PathLike = "reports/paper",
+    out: str | os.PathLike = DEFAULT_OUT,
     data_dir: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = None,
     reference_results: str | os.PathLike | None = None,
@@ -239,7 +263,10 @@ def make_tables(
     limit: int | None = None,
 ) -> int:
     """Write ``<out>/<table>.md`` and ``<table>.csv`` for each table (and, for table5, the
-    comparison grids of the paper's Figs. 7-9); returns the number of failed tasks."""
+    comparison grids of the paper's Figs. 7-9); returns the number of failed tasks. Raises
+    :class:`DatasetError` naming every missing dataset and folder before anything is written
+    (``out`` defaults to :data:`DEFAULT_OUT`; ``reports/paper`` updates the committed copy)."""
+    _require_data(names, data_dir, cache_dir, reference_results)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     # By default the paper's own convention (for the comparison) and the reference beside it.
@@ -265,7 +292,8 @@ def _write_index(out: Path) -> None:
     lines = [
         "# The UFA-Fuse paper's tables, regenerated",
         "",
-        "Made by `fusionbench paper all` (one table: `fusionbench paper table5`). Each table shows the",
+        "Made by `fusionbench paper all --out reports/paper` (one table: `fusionbench paper table5 --out reports/paper`;",
+        f"without `--out` the tables go to `{DEFAULT_OUT}/`). Each table shows the",
         "published values and ours beside them; published numbers and their source are in",
         "`fusionbench/data/ufa_fuse_table*.csv`.",
         "",
@@ -296,10 +324,6 @@ def paper_figures(out: Path, data_dir, cache_dir, reference_results, workers: in
     from .figures import comparison_grid
     from .io import read_image_native
 
-    try:
-        lytro = open_dataset("lytro", data_dir=data_dir, cache_dir=cache_dir)
-    except DatasetError:
-        return []
     paper, _ = published("table5")
     available = set(list_methods())
     specs = []
@@ -309,7 +333,7 @@ def paper_figures(out: Path, data_dir, cache_dir, reference_results, workers: in
             specs.append(MethodSpec(row["row"], spec.name, spec.params))
     if not specs:
         return []
-    pairs = select_pairs(lytro, list(FIGURES.values()))
+    pairs = open_dataset("lytro", data_dir=data_dir, cache_dir=cache_dir, pairs=list(FIGURES.values()))
     result = run(pairs, specs, metrics=[], cache_dir=cache_dir, workers=workers, quiet=True)
     folder = _reference_folder(reference_results, data_dir)
     written = []

@@ -14,6 +14,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from fusionbench.cli import main
+from fusionbench.datasets import DatasetError
 from fusionbench.figures import add_inset, choose_zoom_box, comparison_grid, nice_ticks
 from fusionbench.paper import TABLES, _layout, make_table, published
 from fusionbench.reports import Cell, latex_table, markdown_table, rank_marks, summarise, summary_cells
@@ -144,7 +146,21 @@ def test_paper_layout_puts_ours_beside_the_published_row():
     assert len(frame) == 4 * 3 + 3
 
 
-def test_paper_table_without_data_reports_what_is_missing(tmp_path):
-    result = make_table("table6", data_dir=tmp_path, cache_dir=tmp_path / "c")
-    assert "| CVT | paper | 4.558 | 25.551 | 0.311 | 0.509 |" in result.markdown
-    assert "files missing" in result.markdown and result.failed == 0
+def test_paper_tables_without_data_fail_before_writing_anything(tmp_path, monkeypatch, capsys):
+    """The documented command must not overwrite reports/paper/ with empty rows: missing data is
+    an error naming each dataset and the fix, and nothing is written (by default not even
+    into results/paper, which is where tables go unless --out says otherwise)."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["paper", "table5", "--data-dir", str(tmp_path / "data"), "--cache-dir", str(tmp_path / "c")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot regenerate table5; nothing was written" in err
+    assert "dataset 'lytro'" in err and "fusionbench datasets fetch lytro" in err
+    assert "dataset 'mfifb'" in err and "--reference-results" in err
+    assert not (tmp_path / "results").exists()
+    committed = tmp_path / "committed"
+    committed.mkdir()
+    (committed / "table6.md").write_text("committed")
+    assert main(["paper", "table6", "--out", str(committed), "--data-dir", str(tmp_path / "data")]) == 2
+    assert (committed / "table6.md").read_text() == "committed" and sorted(p.name for p in committed.iterdir()) == ["table6.md"]
+    with pytest.raises(DatasetError, match="dataset 'tno'"):
+        make_table("table6", data_dir=tmp_path / "data", cache_dir=tmp_path / "c")
