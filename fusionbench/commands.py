@@ -84,6 +84,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     methods = args.methods or default_methods()
     if not args.quiet and (args.dataset is None or args.methods is None):
         print(f"dataset: {dataset}{' (default)' if args.dataset is None else ''}; methods: {methods}{' (default)' if args.methods is None else ''}")
+    if args.dataset is None and dataset == "synthetic":
+        from .paths import data_root
+
+        print(
+            f"No Lytro data under {data_root(args.data_dir)}: benchmarking the embedded synthetic set (6 generated pairs), "
+            "not a published benchmark. For the real one: `fusionbench datasets fetch lytro`, or point "
+            "FUSIONBENCH_DATA (or --data-dir) at a folder that holds lytro/.",
+            file=sys.stderr,
+        )
     out = Path(args.out) if args.out else Path("results") / Path(str(dataset).rstrip("/\\")).name
     try:
         result = run(

@@ -293,6 +293,15 @@ def test_make_run_defaults_to_lytro_when_present_else_synthetic(tmp_path):
     assert methods == [m for m in ("ufa", "dwt", "gff") if m in registry.list_methods()] or methods == ["average"]
 
 
+def test_without_data_the_run_says_it_uses_the_synthetic_set_and_how_to_get_lytro(tmp_path, capsys):
+    argv = ["run", "--data-dir", str(tmp_path / "no-data"), "--methods", "average", "--metrics", METRICS, "--limit", "1",
+            "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"), "--quiet"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert f"No Lytro data under {tmp_path / 'no-data'}: benchmarking the embedded synthetic set" in err
+    assert "`fusionbench datasets fetch lytro`" in err and "FUSIONBENCH_DATA" in err
+
+
 def test_make_run_uses_lytro_from_the_data_root(data_dir):
     from fusionbench.commands import default_dataset
 
