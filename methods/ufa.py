@@ -89,6 +89,14 @@ class UFA(FusionMethod):
         identity["weights_sha256"] = self.weights_sha256()
         return identity
 
+    def caveat(self) -> str:
+        from fusionbench.ufa.weights import WEIGHTS_DIR
+
+        if self.weights_path().parent != WEIGHTS_DIR:  # the user's own weights
+            return ""
+        return ("the shipped weights are under-trained (CPU only, far below the paper's budget), so its scores "
+                "understate UFA-Fuse; see reports/training/ufa.md for what was trained and how to retrain")
+
     def fuse_color(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         from fusionbench.ufa.inference import fuse_arrays
 
