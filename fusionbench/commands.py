@@ -8,7 +8,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from .runner import RunResult
 
 __all__ = ["add_commands", "default_dataset", "default_methods"]
 
@@ -77,7 +80,6 @@ def default_methods() -> str:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .reports import summarise
     from .runner import run
 
     dataset = args.dataset or default_dataset(args.data_dir)
@@ -119,17 +121,79 @@ def cmd_run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("interrupted: finished tasks are cached; run the same command again to resume", file=sys.stderr)
         return 130
-    if not args.quiet:
-        summary = summarise(result.frame, [s.label for s in result.methods], result.metrics)
-        wide = summary.pivot(index="method", columns="metric", values="mean").reindex([s.label for s in result.methods])
-        columns = [*result.metrics, "fuse_seconds"]
-        print(_table(["method", *columns], [[m, *(float(wide.loc[m, c]) for c in columns)] for m in wide.index]))
+    return _finish(result, out, args.quiet)
+
+
+def _finish(result: "RunResult", out: Path, quiet: bool) -> int:
+    """Print a run's summary table (unless quiet), where its files are, and its exit status."""
+    if not quiet:
+        _print_summary(result)
     computed = sum(r.computed for r in result.task_results)
     print(f"{len(result.task_results)} tasks ({computed} computed, {len(result.task_results) - computed} cached) in {result.wall_seconds:.1f} s")
     if result.failed:
         print(f"{len(result.failed)} task(s) FAILED - see the error column of {out / 'results.csv'} and {out / 'run.log'}", file=sys.stderr)
+    print(f"Tables: {out / 'results.csv'} (every score), summary.md, summary.tex, summary.csv")
     print(f"Report: {result.report.resolve() if result.report else out}")
     return result.exit_code
+
+
+def _print_summary(result: "RunResult") -> None:
+    """The summary table of summary.md: mean ± std, direction arrows, the best of each column
+    bold and the second underlined in a terminal (marked * and + in plain text)."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from .reports import summarise, summary_cells
+
+    methods = [s.label for s in result.methods]
+    header, rows = summary_cells(summarise(result.frame, methods, result.metrics), methods, result.metrics)
+    caption = f"{result.dataset.name}: mean ± std over {len(result.dataset.pairs)} pairs"
+    console = Console()
+    if not console.is_terminal:
+        print(_table(header, [[c.text + {"best": " *", "second": " +"}.get(c.mark, "") for c in row] for row in rows]))
+        print(f"{caption}; best *, second +")
+        return
+    table = Table(box=box.SIMPLE_HEAD, caption=f"{caption}; best bold, second underlined")
+    for i, title in enumerate(header):
+        table.add_column(title, justify="left" if i == 0 else "right", no_wrap=True, overflow="fold")
+    for row in rows:
+        table.add_row(*(Text(c.text, style={"best": "bold", "second": "underline"}.get(c.mark, "")) for c in row))
+    console.print(table)
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from .score import score
+
+    out = Path(args.out) if args.out else Path("results") / f"{Path(str(args.dataset).rstrip('/')).name}-scored"
+
+    def show(matches: list) -> None:
+        for match in matches:
+            if match.missing or match.ambiguous or not args.quiet:
+                print(match.describe(), file=sys.stderr)
+
+    try:
+        result, _ = score(
+            args.dataset,
+            args.folders,
+            pattern=args.name_pattern,
+            methods=_split(args.methods),
+            pairs=_split(args.pairs),
+            limit=args.limit,
+            metrics=args.metrics,
+            out=out,
+            data_dir=args.data_dir,
+            cache_dir=args.cache_dir,
+            workers=args.workers,
+            convention=args.convention,
+            quiet=args.quiet,
+            on_matches=show,
+        )
+    except KeyboardInterrupt:
+        print("interrupted: finished tasks are cached; run the same command again to resume", file=sys.stderr)
+        return 130
+    return _finish(result, out, args.quiet)
 
 
 # ---------------------------------------------------------------- datasets
@@ -290,6 +354,21 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--convention", help="metric convention (see `fusionbench metrics`), default: reference")
     _data_options(p)
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("score", help="score fused images made elsewhere: one folder per method (or --name-pattern), files matched to the dataset's pairs by name")
+    p.add_argument("folders", nargs="+", metavar="[LABEL=]DIR", help="folder of fused images; its name (or LABEL) labels the method")
+    p.add_argument("--dataset", required=True, help="the dataset the images were fused from (name or folder of pairs)")
+    p.add_argument("--name-pattern", metavar="PATTERN", help="file names of a folder holding many methods, e.g. '{pair}_{method}.jpg' ({pair} matched tolerantly)")
+    p.add_argument("--methods", help="keep only these method labels (comma-separated globs), e.g. GFF,CNN")
+    p.add_argument("--pairs", help="comma-separated pair names or globs to score (default: all)")
+    p.add_argument("--limit", type=_positive(int), help="only the first N pairs")
+    p.add_argument("--metrics", default="seven", help="'seven' (UFA-Fuse paper), 'all', or names (default: seven)")
+    p.add_argument("--out", help="output folder (default: results/<dataset>-scored)")
+    p.add_argument("--workers", type=_workers, default=1, help="worker processes, or 'auto'")
+    p.add_argument("--convention", help="metric convention (see `fusionbench metrics --conventions`), default: reference")
+    p.add_argument("--quiet", action="store_true")
+    _data_options(p)
+    p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("datasets", help="list, verify or download datasets")
     dsub = p.add_subparsers(dest="action", required=True)

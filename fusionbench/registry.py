@@ -98,6 +98,7 @@ class FusionMethod:
     color: ClassVar[str] = "ycbcr"  # "ycbcr": shared colour policy; "native": fuse_color
     version: ClassVar[str] = "1"  # bump when the output changes (part of the cache key)
     clip_output: ClassVar[bool] = False  # True: overshoot of [0, 1] is by design; saturate it
+    timed: ClassVar[bool] = True  # False: fuse() reads a stored result, its time is no method's speed
 
     def fuse(self, a: np.ndarray, b: np.ndarray, *, pair_name: str | None = None) -> np.ndarray:
         """Fuse two registered images; float32 in [0, 1] out, same height and width.

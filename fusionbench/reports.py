@@ -2,12 +2,14 @@
 
 * ``results.csv``: the long results frame (dataset, pair, method, metric, value,
   fuse_seconds, error), full precision.
-* ``summary.csv``: mean, std (sample, N-1), n and failures per method x metric, plus the
-  mean fuse time per method as metric ``fuse_seconds``.
+* ``summary.csv``: mean, std (sample, N-1), n (values averaged), failures and NaN values
+  (a metric's documented undefined case) per method x metric, plus the mean fuse time per
+  method as metric ``fuse_seconds``.
 * ``summary.md`` / ``summary.tex``: one row per method, one column per metric, "mean ± std";
-  per column the best mean is bold and the second best underlined, by the metric's direction
-  in the registry (higher or lower is better; no marks for metrics without a direction).
-  LaTeX uses booktabs (``\\usepackage{booktabs}``).
+  a mean over fewer than all pairs says so, e.g. "(18/20: 1 failed, 1 NaN)". Per column the
+  best mean is bold and the second best underlined, by the metric's direction in the
+  registry (higher or lower is better; no marks for metrics without a direction). LaTeX uses
+  booktabs (``\\usepackage{booktabs}``).
 * ``report.html``: one self-contained page (no external files: charts are inline SVG, image
   grids lossless WebP): summary table, one line per metric saying what it measures and which
   way is better, notes on methods with known caveats (:meth:`FusionMethod.caveat`, e.g.
@@ -142,20 +144,25 @@ def method_caveats(specs: Sequence["MethodSpec"]) -> dict[str, str]:
 
 
 def summarise(frame: pd.DataFrame, methods: Sequence[str], metrics: Sequence[str]) -> pd.DataFrame:
-    """Mean, std (N-1), n (finite values) and failures per method x metric, in the given order,
-    plus one ``fuse_seconds`` row per method (mean over the pairs whose fuse succeeded)."""
+    """Mean, std (N-1) and n of the finite values per method x metric, in the given order, with
+    the number of pairs (``n_pairs``), of failed tasks (``n_failed``) and of values a metric
+    gave as NaN or infinite without an error (``n_nan``, e.g. VIFF of an image too small for its
+    scales), which the mean skips; plus one ``fuse_seconds`` row per method (mean over the
+    pairs whose fuse succeeded and was timed)."""
     rows = []
     for method in methods:
         part = frame[frame["method"] == method]
         for metric in metrics:
             values = part.loc[part["metric"] == metric, "value"]
-            errors = part.loc[part["metric"] == metric, "error"].fillna("")
+            failed = (part.loc[part["metric"] == metric, "error"].fillna("") != "").to_numpy()
             finite = values[np.isfinite(values)]
-            rows.append([method, metric, finite.mean() if len(finite) else math.nan, finite.std(ddof=1) if len(finite) > 1 else math.nan, len(finite), int((errors != "").sum())])
+            not_finite = ~np.isfinite(values.to_numpy())
+            rows.append([method, metric, finite.mean() if len(finite) else math.nan, finite.std(ddof=1) if len(finite) > 1 else math.nan,
+                         len(finite), len(values), int(failed.sum()), int((not_finite & ~failed).sum())])
         per_pair = part.drop_duplicates("pair")["fuse_seconds"]
-        per_pair = per_pair[np.isfinite(per_pair)]
-        rows.append([method, TIME, per_pair.mean() if len(per_pair) else math.nan, per_pair.std(ddof=1) if len(per_pair) > 1 else math.nan, len(per_pair), 0])
-    return pd.DataFrame(rows, columns=["method", "metric", "mean", "std", "n", "n_failed"])
+        finite = per_pair[np.isfinite(per_pair)]
+        rows.append([method, TIME, finite.mean() if len(finite) else math.nan, finite.std(ddof=1) if len(finite) > 1 else math.nan, len(finite), len(per_pair), 0, 0])
+    return pd.DataFrame(rows, columns=["method", "metric", "mean", "std", "n", "n_pairs", "n_failed", "n_nan"])
 
 
 def rank_marks(means: dict[str, float], higher_is_better: bool | None) -> dict[str, str]:
@@ -204,9 +211,9 @@ def summary_cells(summary: pd.DataFrame, methods: Sequence[str], metrics: Sequen
             text = _format(mean, digits)
             if with_std and math.isfinite(mean) and math.isfinite(std):
                 text += f" ± {_format(std, digits)}"
-            failed = int(table.loc[(method, metric), "n_failed"])
-            if failed:
-                text += f" ({failed} failed)"
+            skipped = [f"{count} {what}" for what, count in (("failed", table.loc[(method, metric), "n_failed"]), ("NaN", table.loc[(method, metric), "n_nan"])) if count]
+            if skipped:
+                text += f" ({table.loc[(method, metric), 'n']}/{table.loc[(method, metric), 'n_pairs']}: {', '.join(skipped)})"
             row.append(Cell(text, marks[metric][method]))
         rows.append(row)
     return header, rows

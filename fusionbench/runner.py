@@ -14,7 +14,8 @@ Conventions (stated here once and repeated in every report):
   otherwise.
 * ``fuse_seconds`` is the wall time of ``method.fuse`` on that pair (``time.perf_counter``),
   measured when the image was computed; a cached image keeps the time of the run that
-  computed it. Reading files, hashing, caching and scoring are not included.
+  computed it. Reading files, hashing, caching and scoring are not included. NaN for methods
+  that read stored results (``precomputed``, ``fusionbench score``).
 
 Execution: every (pair, method) is one task. Tasks whose image and scores are all cached are
 answered in the calling process; the rest run in ``workers`` isolated worker processes
@@ -432,7 +433,7 @@ def _fuse_and_score(task: Task, compute: bool, cache: Cache) -> TaskResult | Non
             method = _method_instance(task.method, task.method_class)
             start = time.perf_counter()
             output = method.fuse(a, b, pair_name=task.pair.name)
-            result.fuse_seconds = time.perf_counter() - start
+            result.fuse_seconds = time.perf_counter() - start if method.timed else float("nan")
             fused = to_uint8(output)
         except Exception as exc:  # isolate the failure: recorded, the run goes on
             result.errors["fuse"] = f"{type(exc).__name__}: {exc}"

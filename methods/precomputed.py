@@ -3,9 +3,12 @@ MFIFB fused images in ``reference-results/mfifb-lytro/``) are scored like any me
 
 ``create_method("precomputed", folder=".../mfifb-lytro", pattern="{pair}_GFF.jpg")`` then
 ``fuse(a, b, pair_name="lytro_01")`` returns ``<folder>/lytro_01_GFF.jpg`` read as float32
-[0, 1]. The sources are still checked (``check_inputs``) and the stored image must have their
-size. Channels follow the sources: a gray file for colour sources is replicated to RGB, an
-RGB file for gray sources is converted with MATLAB ``rgb2gray`` (what the metrics do anyway).
+[0, 1]. ``files={"lytro-01": "lytro_01_GFF.jpg", ...}`` names each pair's file instead (what
+``fusionbench score`` passes after matching a folder's file names to the pairs). The sources
+are still checked (``check_inputs``) and the stored image must have their size. Channels
+follow the sources: a gray file for colour sources is replicated to RGB, an RGB file for gray
+sources is converted with MATLAB ``rgb2gray`` (what the metrics do anyway). No fuse time is
+reported: reading a file says nothing about the method that made it.
 """
 
 from __future__ import annotations
@@ -24,12 +27,17 @@ class Precomputed(FusionMethod):
     """Look the fused image up by pair name: ``<folder>/<pattern with {pair} replaced>``."""
 
     color: ClassVar[str] = "native"
+    timed: ClassVar[bool] = False
 
     folder: str
     pattern: str = "{pair}.png"
+    files: dict[str, str] | None = None
 
     def __post_init__(self) -> None:
-        if "{pair}" not in self.pattern:
+        if self.files is not None:
+            if not isinstance(self.files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in self.files.items()):
+                raise TypeError(f"precomputed: files must map pair names to file names, got {self.files!r}")
+        elif "{pair}" not in self.pattern:
             raise ValueError(f"precomputed: pattern {self.pattern!r} must contain '{{pair}}', e.g. '{{pair}}_GFF.jpg'")
         try:
             self.pattern.format(pair="x")
@@ -38,6 +46,8 @@ class Precomputed(FusionMethod):
         self.folder = str(self.folder)
 
     def path_for(self, pair_name: str) -> Path:
+        if self.files is not None:
+            return Path(self.folder) / self.files.get(pair_name, "")
         return Path(self.folder) / self.pattern.format(pair=pair_name)
 
     def fuse(self, a: np.ndarray, b: np.ndarray, *, pair_name: str | None = None) -> np.ndarray:
@@ -47,6 +57,8 @@ class Precomputed(FusionMethod):
                 f"precomputed: fuse() needs pair_name= to find the image {self.folder}/{self.pattern} "
                 "(the runner passes the pair's name; on the command line use --pair)"
             )
+        if self.files is not None and pair_name not in self.files:
+            raise FileNotFoundError(f"precomputed: no fused image of pair {pair_name!r} among the files matched in {self.folder}")
         path = self.path_for(pair_name)
         if not path.is_file():
             raise FileNotFoundError(

@@ -47,6 +47,17 @@ def test_summary_mean_std_and_time():
     assert summary.loc[("m3", "fuse_seconds"), "mean"] == 0.5
 
 
+def test_a_mean_over_fewer_than_all_pairs_says_how_many_it_skipped_and_why():
+    rows = [["d", "p1", "m", "SCD", 1.5, 1.0, ""], ["d", "p2", "m", "SCD", math.nan, 1.0, ""],
+            ["d", "p3", "m", "SCD", math.nan, math.nan, "crashed: its worker process was killed by SIGSEGV"]]
+    frame = pd.DataFrame(rows, columns=["dataset", "pair", "method", "metric", "value", "fuse_seconds", "error"])
+    summary = summarise(frame, ["m"], ["SCD"])
+    row = summary.set_index(["method", "metric"]).loc[("m", "SCD")]
+    assert (row["mean"], row["n"], row["n_pairs"], row["n_failed"], row["n_nan"]) == (1.5, 1, 3, 1, 1)
+    header, cells = summary_cells(summary, ["m"], ["SCD"])
+    assert cells[0][1].text == "1.5000 (1/3: 1 failed, 1 NaN)"
+
+
 def test_rank_marks_follow_the_metric_direction_and_ties():
     assert rank_marks({"a": 1.0, "b": 3.0, "c": 2.0}, True) == {"a": "", "b": "best", "c": "second"}
     assert rank_marks({"a": 1.0, "b": 3.0, "c": 2.0}, False) == {"a": "best", "b": "", "c": "second"}
