@@ -125,9 +125,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _finish(result: "RunResult", out: Path, quiet: bool) -> int:
-    """Print a run's summary table (unless quiet), where its files are, and its exit status."""
+    """Print a run's summary table and the methods' caveats (unless quiet), where its files
+    are, and its exit status."""
+    from .cli import caveat_notes
+    from .reports import method_caveats
+
     if not quiet:
         _print_summary(result)
+        for note in caveat_notes(method_caveats(result.methods)):
+            print(note)
     computed = sum(r.computed for r in result.task_results)
     print(f"{len(result.task_results)} tasks ({computed} computed, {len(result.task_results) - computed} cached) in {result.wall_seconds:.1f} s")
     if result.failed:

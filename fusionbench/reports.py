@@ -166,12 +166,13 @@ def summarise(frame: pd.DataFrame, methods: Sequence[str], metrics: Sequence[str
 
 
 def rank_marks(means: dict[str, float], higher_is_better: bool | None) -> dict[str, str]:
-    """``"best"`` / ``"second"`` / ``""`` per key: the best and second-best distinct finite
-    values in the metric's direction (ties share the mark); nothing without a direction."""
+    """``"best"`` / ``"second"`` / ``""`` per key: the best and second-best distinct values in
+    the metric's direction (ties share the mark; NaN is never marked, an infinity can be, e.g.
+    the PSNR of a perfect result); nothing without a direction."""
     marks = {key: "" for key in means}
     if higher_is_better is None:
         return marks
-    distinct = sorted({v for v in means.values() if v is not None and math.isfinite(v)}, reverse=higher_is_better)
+    distinct = sorted({v for v in means.values() if v is not None and not math.isnan(v)}, reverse=higher_is_better)
     for key, value in means.items():
         if distinct and value == distinct[0]:
             marks[key] = "best"

@@ -63,6 +63,7 @@ def test_rank_marks_follow_the_metric_direction_and_ties():
     assert rank_marks({"a": 1.0, "b": 3.0, "c": 2.0}, False) == {"a": "best", "b": "", "c": "second"}
     assert rank_marks({"a": 1.0, "b": 1.0, "c": 0.5}, True) == {"a": "best", "b": "best", "c": "second"}
     assert rank_marks({"a": math.nan, "b": 2.0}, True) == {"a": "", "b": "best"}
+    assert rank_marks({"a": math.inf, "b": 2.0, "c": 1.0}, True) == {"a": "best", "b": "second", "c": ""}  # PSNR of a perfect result
     assert rank_marks({"a": 1.0, "b": 2.0}, None) == {"a": "", "b": ""}
 
 
