@@ -237,9 +237,9 @@ def _svg_panels(
     rows; ``draw(metric, i, centre_x, band, y_of, base)`` returns the SVG elements of method
     ``i`` in that panel (``y_of`` maps a value to a y coordinate, ``base`` is the y of zero,
     or of the lower edge when the axis does not include zero)."""
-    panel_w = max(270, LEFT + RIGHT + 18 * len(methods))
-    positions = grid_positions(len(metrics), max(1, CHART_WIDTH // panel_w))
+    positions = grid_positions(len(metrics), max(1, CHART_WIDTH // max(270, LEFT + RIGHT + 18 * len(methods))))
     rows, columns = positions[-1][0] + 1, max(c for _, c in positions) + 1
+    panel_w = CHART_WIDTH // columns if len(metrics) > columns else max(270, LEFT + RIGHT + 18 * len(methods))
     width, height = columns * panel_w, rows * PANEL_H
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '

@@ -119,7 +119,7 @@ def metric_definition(metric: str) -> str:
     "Qabf ↑: share of the sources' edge strength ... kept (Q^AB/F); higher is better, 0 to 1;
     Xydeas & Petrović 2000, Electronics Letters 36(4)"."""
     if metric == TIME:
-        return "Time (s) ↓: mean wall time of the method's fuse() per pair; lower is better"
+        return "Time (s) ↓: mean wall time of the method's fuse() per pair (- for images made elsewhere, which are not timed); lower is better"
     m = get_metric(metric)
     what = METRIC_LINES.get(m.name) or re.split(r"[.:;(]|``", m.description, maxsplit=1)[0].strip() or m.name
     direction = {True: "higher is better", False: "lower is better"}.get(m.higher_is_better, "no better direction")
@@ -410,11 +410,15 @@ def _html_report(result: "RunResult", summary: pd.DataFrame, header: list[str], 
         panels = [(label, to_uint8(image) if image.dtype != np.uint8 else image) for label, image in sources + fused]
         between = "the methods" if len(fused) > 1 else "the images"
         zoom_from = [im for _, im in panels[2:]] if len(fused) > 1 else [im for _, im in panels]
-        figure = comparison_grid(panels, title=f"{result.dataset.name} / {name}", zoom_from=zoom_from)
+        many = len(panels) > 8  # e.g. 30 methods scored: smaller panels, more columns, a lighter page
+        width = min(panels[0][1].shape[1], 340 if many else 520)
+        figure = comparison_grid(panels, title=f"{result.dataset.name} / {name}", columns=6 if many else 4, panel_width=width, zoom_from=zoom_from)
+        size = "full resolution" if width == panels[0][1].shape[1] else f"scaled to {width} pixels wide"
         grids.append(
             f'<figure><img class="grid" alt="sources and fused images of {html.escape(name)}" src="{_data_uri(image_bytes(figure, "webp"), "image/webp")}">'
-            f"<figcaption>{html.escape(name)}: the sources and each fused image as saved (8 bits, lossless). The framed box is where "
-            f"{between} differ most in local detail; the corner shows it magnified, pixel for pixel.</figcaption></figure>"
+            f"<figcaption>{html.escape(name)}: the sources and each fused image as saved (8 bits, {size}, losslessly encoded). "
+            f"The framed box is where {between} differ most in local detail; the corner shows it magnified from the "
+            "full-resolution image.</figcaption></figure>"
         )
     if grids:
         sections.append("<h2>Fused images</h2>" + "".join(grids))
