@@ -10,11 +10,12 @@ STAMP := $(VENV)/.installed
 .PHONY: run test bench clean
 
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	PYTHONWARNINGS='ignore:Editable installation' $(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	@echo "Setting up $(VENV): torch==2.13.0, then fusionbench and its test extras (first time only, 1-2 minutes)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+	@$(BIN)/python -m pip install --quiet torch==2.13.0
+	@PYTHONWARNINGS='ignore:Editable installation' $(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
 
 # The main job: Lytro x {ufa, dwt, gff} x the seven metrics of the UFA-Fuse paper when the data
 # are present (FUSIONBENCH_DATA, else ../shared/datasets beside the clone), else the embedded

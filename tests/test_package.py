@@ -60,7 +60,7 @@ def test_make_installs_without_setuptools_notices(tmp_path: Path) -> None:
     variables the Makefile sets on that line."""
     line = next(line for line in (ROOT / "Makefile").read_text().splitlines() if "pip install" in line and " -e " in line)
     env = dict(os.environ)
-    env.update(item.split("=", 1) for item in shlex.split(line.split("$(BIN)")[0]))
+    env.update(item.split("=", 1) for item in shlex.split(line.split("$(BIN)")[0].strip().lstrip("@")))
     code = f"from setuptools import build_meta; build_meta.build_editable({str(tmp_path)!r})"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     assert list(tmp_path.glob("fusionbench-*.editable-*.whl"))
