@@ -191,6 +191,8 @@ def _smooth_121(image: np.ndarray, axis: int) -> np.ndarray:
 
 def _central_difference(image: np.ndarray, axis: int) -> np.ndarray:
     """x[i + 1] - x[i - 1] along ``axis`` with zeros outside the image."""
+    if image.shape[axis] == 1:
+        return np.zeros_like(image)
     out = np.empty_like(image)
     moved, source = np.moveaxis(out, axis, 0), np.moveaxis(image, axis, 0)
     np.subtract(source[2:], source[:-2], out=moved[1:-1])
