@@ -128,7 +128,7 @@ def l1tv_irn(s: np.ndarray, lam: float, loops: int = 5, cg_max_iterations: int =
         rhs = s / w
         z, iterations = _conjugate_gradient(operator, rhs, y / w, cg_max_iterations)
         y = w * z
-        if iterations == 0:
+        if iterations == 0:  # the toolbox's `if (pit == 0) break;`
             break
     return y
 
