@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test bench clean
 
 $(STAMP): pyproject.toml
-	@echo "Setting up $(VENV): torch==2.13.0, then fusionbench and its test extras (first time only, 1-2 minutes)"
+	@echo "Installing into $(VENV): torch==2.13.0, then fusionbench and its test extras (1-2 minutes the first time)"
 	@$(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
 	@$(BIN)/python -m pip install --quiet torch==2.13.0
