@@ -173,7 +173,9 @@ def _letter(k: int) -> str:
 def image_bytes(image: Image.Image, fmt: str = "png") -> bytes:
     """Encode a PIL image: ``png``, ``webp`` (lossless) or ``jpeg`` (quality 88)."""
     buffer = io.BytesIO()
-    options = {"png": {"optimize": True}, "webp": {"lossless": True, "method": 4}, "jpeg": {"quality": 88}}[fmt]
+    # WebP's fastest lossless effort: a 1592 x 1178 grid of Lytro images takes 0.12 s and 1.38 MB
+    # (the default effort: 0.86 s, 1.09 MB; optimised PNG: 1.1 s, 1.73 MB), a warm run's budget.
+    options = {"png": {"optimize": True}, "webp": {"lossless": True, "method": 0, "quality": 50}, "jpeg": {"quality": 88}}[fmt]
     image.save(buffer, format=fmt.upper(), **options)
     return buffer.getvalue()
 
