@@ -20,6 +20,7 @@ Conventions used throughout fusionbench
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import threading
 import warnings
@@ -162,8 +163,15 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 
 
 def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
-    """Write a float [0, 1] or uint8 image as an 8-bit file (format from the suffix)."""
-    Image.fromarray(to_uint8(image)).save(path)
+    """Write a float [0, 1] or uint8 image as an 8-bit file (format from the suffix),
+    atomically (:func:`write_atomic`): a full disk leaves no truncated image."""
+    path = Path(path)
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"{path}: no image format for the suffix {path.suffix!r}; use e.g. .png, .tif, .bmp or .jpg")
+    buffer = io.BytesIO()
+    Image.fromarray(to_uint8(image)).save(buffer, format=fmt)
+    write_atomic(path, buffer.getvalue())
 
 
 def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
