@@ -286,7 +286,7 @@ def write_outputs(result: "RunResult", cache: "Cache", figure_pairs: int | Seque
     caption = f"{result.dataset.name}: mean ± std over {len(result.dataset.pairs)} pairs"
     notes = "".join(f"\nNote on {label}: {caveat}.\n" for label, caveat in caveats.items())
     write_atomic(out / "summary.md", f"{caption}. Best **bold**, second <u>underlined</u>.\n\n{markdown_table(header, rows)}\n{CONVENTION_NOTE}\n{notes}")
-    write_atomic(out / "summary.tex", latex_table(header, rows, caption))
+    write_atomic(out / "summary.tex", latex_table(header, rows, caption) + "".join(f"% Note on {label}: {caveat}.\n" for label, caveat in caveats.items()))
     report = out / "report.html"
     write_atomic(report, _html_report(result, summary, header, rows, _grid_pairs(result, figure_pairs), convention, caveats))
     return report

@@ -229,6 +229,7 @@ def test_report_defines_each_metric_with_its_direction_and_shows_caveats(report)
     assert "Note on average" not in text
     assert "Note on test-caveated: its weights are a placeholder." in (report.parent / "summary.md").read_text()
     assert "note on test-caveated: its weights are a placeholder" in (report.parent / "run.log").read_text()
+    assert "% Note on test-caveated: its weights are a placeholder." in (report.parent / "summary.tex").read_text()  # for the author, not the page
 
 
 def test_report_images_are_the_fused_images_pixel_for_pixel(report_run):
