@@ -93,14 +93,12 @@ class GradientTransferFusion(FusionMethod):
     loops: int = 5
     cg_max_iterations: int = 500
 
-    def __post_init__(self) -> None:
-        lam_is_number = isinstance(self.lam, (int, float, np.integer, np.floating)) and not isinstance(self.lam, bool)
-        if not (lam_is_number and np.isfinite(self.lam) and self.lam > 0):
+    def __post_init__(self) -> None:  # ranges; the registry checks the types
+        if not (np.isfinite(self.lam) and self.lam > 0):
             raise ValueError(f"gtf: lam must be a finite number > 0, got {self.lam!r}")
         for name in ("loops", "cg_max_iterations"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"gtf: {name} must be an integer >= 1, got {value!r}")
+            if getattr(self, name) < 1:
+                raise ValueError(f"gtf: {name} must be an integer >= 1, got {getattr(self, name)!r}")
 
     def fuse_gray(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         infrared = a.astype(np.float64)
