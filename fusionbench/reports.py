@@ -324,6 +324,11 @@ def _save_fused(result: "RunResult", folder: Path) -> None:
             write_image(target, np.load(r.fused_path, allow_pickle=False))
 
 
+def _brief(params: dict) -> dict:
+    """Parameters for the log: a mapping (``precomputed``'s files by pair) as its size."""
+    return {key: f"<{len(value)} entries>" if isinstance(value, dict) else value for key, value in params.items()}
+
+
 def _log_text(result: "RunResult", convention: str | None, caveats: dict[str, str]) -> str:
     from . import __version__
 
@@ -332,7 +337,7 @@ def _log_text(result: "RunResult", convention: str | None, caveats: dict[str, st
     lines = [
         f"fusionbench {__version__} run, {_dt.datetime.now().isoformat(timespec='seconds')}, Python {platform.python_version()} on {platform.platform()}",
         f"dataset: {result.dataset.name} ({len(result.dataset.pairs)} pairs, folder {result.dataset.folder})",
-        "methods: " + ", ".join(f"{s.label} = {s.name}{s.params or ''}" for s in result.methods),
+        "methods: " + ", ".join(f"{s.label} = {s.name}{_brief(s.params) or ''}" for s in result.methods),
         f"metrics: {', '.join(result.metrics)}; convention: {convention or 'reference'}",
         f"tasks: {len(result.task_results)} ({computed} computed, {len(result.task_results) - computed} from the cache, {corrupted} corrupted cache entries recomputed)",
         f"failed tasks: {len(result.failed)}",
