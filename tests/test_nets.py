@@ -438,3 +438,17 @@ def test_registry_of_networks() -> None:
     assert "ufa" in list_networks() and get_network("ufa").name == "ufa"
     with pytest.raises(KeyError, match="unknown network 'nope'; trainable networks: .*ufa"):
         get_network("nope")
+
+
+class DivergingTiny(AutoEncoderTiny):
+    name = "tiny-diverging"
+
+    def loss(self, model, batch, config):
+        out = model(batch["image"])
+        return {"loss": (out * float("nan")).mean()}
+
+
+def test_a_diverging_run_stops_with_a_clear_error(bsds, tmp_path) -> None:
+    with pytest.raises(FloatingPointError, match="training diverged by step 2 .*lower --lr"):
+        train(DivergingTiny(), TinyConfig(data=bsds, log_every=2, checkpoint_minutes=0.0), tmp_path / "run")
+    assert torch.load(tmp_path / "run" / "checkpoint.pt", weights_only=True)["step"] == 1  # none written after it is seen
