@@ -1,0 +1,81 @@
+"""Base class of registered fusion methods backed by a trained network (``methods/<name>.py``).
+
+:class:`NetworkMethod` adds to :class:`~fusionbench.registry.FusionMethod` the parameters
+``weights`` (None: the file shipped for this method; the name of another shipped file; or a
+path) and ``device`` (``"cpu"`` or a CUDA device), puts the weights file's sha256 into the
+method's identity (so the runner's cache follows the weights), and loads the network once per
+process and weights file (:meth:`network`). A subclass implements :meth:`load_network` (file
+-> model in eval mode, raising :class:`~fusionbench.nets.weights.WeightsError` naming the
+file) and ``fuse_gray`` or ``fuse_color``. torch is imported only when a method fuses, so
+listing methods stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ..registry import FusionMethod
+
+__all__ = ["NetworkMethod"]
+
+
+@functools.lru_cache(maxsize=32)
+def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
+    from .weights import sha256_file
+
+    return sha256_file(path)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_network(cls: type["NetworkMethod"], path: str, sha256: str):
+    return cls.load_network(path)
+
+
+@dataclass
+class NetworkMethod(FusionMethod):
+    """A fusion method that runs a trained network (see the module docstring).
+
+    ``weights``: a ``.safetensors`` file, or the name of one shipped in ``fusionbench/weights/``
+    without its suffix; None: the file shipped for this method (``<method name>.safetensors``).
+    ``device``: ``"cpu"`` (float32) or a CUDA device such as ``"cuda"``.
+    """
+
+    family: ClassVar[str] = "deep"
+    shipped: ClassVar[str | None] = None  # shipped weights' name when it is not the method's
+
+    weights: str | None = None
+    device: str = "cpu"
+
+    @classmethod
+    def load_network(cls, path: str):
+        """The network stored in weights file ``path``, in eval mode."""
+        raise NotImplementedError(f"{cls.__name__} does not say how to load its network")
+
+    def weights_path(self) -> Path:
+        from .weights import resolve_weights
+
+        return resolve_weights(self.weights, self.shipped or self.name)
+
+    def weights_sha256(self) -> str:
+        from .weights import WeightsError
+
+        path = self.weights_path()
+        try:
+            stat = os.stat(path)
+        except FileNotFoundError:
+            raise WeightsError(f"{path}: weights file of method {self.name!r} not found"
+                               + ("" if self.weights else "; re-install fusionbench")) from None
+        return _file_sha256(str(path), stat.st_mtime_ns, stat.st_size)
+
+    def identity(self) -> dict[str, Any]:
+        identity = super().identity()
+        identity["weights_sha256"] = self.weights_sha256()
+        return identity
+
+    def network(self):
+        """The loaded network (cached per method class, file and content)."""
+        return _cached_network(type(self), str(self.weights_path()), self.weights_sha256())
