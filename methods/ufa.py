@@ -51,7 +51,7 @@ class UFA(NetworkMethod):
         return load_model(path, cls.variant)
 
     def caveat(self) -> str:
-        from fusionbench.ufa.weights import WEIGHTS_DIR
+        from fusionbench.nets.weights import WEIGHTS_DIR
 
         if self.weights_path().parent != WEIGHTS_DIR:  # the user's own weights
             return ""
