@@ -55,8 +55,8 @@ class UFA(NetworkMethod):
 
         if self.weights_path().parent != WEIGHTS_DIR:  # the user's own weights
             return ""
-        return ("the shipped weights are under-trained (CPU only, far below the paper's budget): the scores "
-                "understate UFA-Fuse; reports/training/ufa.md says what was trained and how to retrain")
+        return ("the shipped weights are under-trained (minutes on one GPU, far below the paper's 300 epochs): the "
+                "scores understate UFA-Fuse; reports/training/ufa.md says what was trained and how to retrain")
 
     def fuse_color(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         from fusionbench.nets.ufa.inference import fuse_arrays

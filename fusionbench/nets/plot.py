@@ -78,7 +78,8 @@ def plot_training(runs: Sequence[str | os.PathLike], output: str | os.PathLike, 
                 ax.plot(steps, values, marker="o", ms=3, label=label)
             else:
                 ax.plot(steps, _smooth(values, smooth), label=label)
-        changes = [(prev["step"], e["crop"] != prev["crop"], e["lr"] != prev["lr"]) for e, prev in zip(train[1:], train[:-1])]
+        # A drop, not the rises of a warm-up.
+        changes = [(prev["step"], e["crop"] != prev["crop"], e["lr"] < prev["lr"]) for e, prev in zip(train[1:], train[:-1])]
         for ax, _ in panels:
             for step, crop_changed, lr_changed in changes:
                 if crop_changed:
