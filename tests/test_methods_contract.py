@@ -45,25 +45,26 @@ NOT_MULTIFOCUS = {
     "average": "averaging halves the contrast of the in-focus detail; it is the lower bound",
     "max": "choose-max keeps the brighter pixel, not the sharper one",
     "gtf": "infrared-visible method: keeps a's intensities and b's gradients, not the sharper of the two",
-    # Networks of the Table IV ablation, trained only 400 steps (reports/training/ufa.md): on
-    # this texture with independent colour channels they fall below the sharp source.
-    **{v: "ablation network with a 400-step budget" for v in ("ufa-no-ca", "ufa-no-sa", "ufa-no-ufa")},
+
 }
 
 SIZE = 96
 
 
 def _texture(rng: np.random.Generator, color: bool) -> np.ndarray:
-    """A band-limited random texture with structure at several scales, in [0, 1]."""
+    """A band-limited random texture with structure at several scales, in [0, 1]. In colour,
+    as in photographs, the fine structure is shared by the channels and the colour varies
+    slowly (a texture whose channels are independent at every scale is nothing a network
+    trained on natural images has seen)."""
     from scipy import ndimage
 
-    shape = (SIZE, SIZE, 3) if color else (SIZE, SIZE)
-    noise = rng.random(shape)
-    img = sum(
-        ndimage.gaussian_filter(noise, sigma=(s, s, 0) if color else s) * w
-        for s, w in ((0.7, 1.0), (2.0, 1.5), (5.0, 2.0))
-    )
+    noise = rng.random((SIZE, SIZE))
+    img = sum(ndimage.gaussian_filter(noise, sigma=s) * w for s, w in ((0.7, 1.0), (2.0, 1.5), (5.0, 2.0)))
     img = (img - img.min()) / (img.max() - img.min())
+    if color:
+        tint = ndimage.gaussian_filter(rng.random((SIZE, SIZE, 3)), sigma=(8, 8, 0))
+        tint = (tint - tint.min()) / (tint.max() - tint.min())
+        img = img[..., np.newaxis] * (0.5 + 0.5 * tint)
     return img.astype(np.float32)
 
 
