@@ -38,8 +38,9 @@ class DRPLFusion(NetworkMethod):
         return model.eval()
 
 
-    def weights_map(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """``W = (M_a + 1 - M_b) / 2``, float32 (H, W) in [0, 1]."""
+    def maps(self, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
+        """The network's masks ``mask_a``, ``mask_b`` and the fusion weight
+        ``weights`` = ``(M_a + 1 - M_b) / 2``, float32 (H, W) in [0, 1]."""
         import torch
 
         def tensor(x: np.ndarray) -> torch.Tensor:
@@ -48,11 +49,11 @@ class DRPLFusion(NetworkMethod):
 
         with torch.inference_mode():
             model = self.network().to(self.device).to(memory_format=torch.channels_last)
-            masks = model(*(tensor(x).contiguous(memory_format=torch.channels_last) for x in (a, b)))[0].float()
-            return ((masks[0] + 1 - masks[1]) / 2).cpu().numpy()
+            masks = model(*(tensor(x).contiguous(memory_format=torch.channels_last) for x in (a, b)))[0].float().cpu().numpy()
+        return {"mask_a": masks[0], "mask_b": masks[1], "weights": (masks[0] + 1 - masks[1]) / 2}
 
     def fuse_color(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        w = self.weights_map(a, b)
+        w = self.maps(a, b)["weights"]
         if a.ndim == 3:
             w = w[..., np.newaxis]
         return a * w + b * (1 - w)
