@@ -108,8 +108,10 @@ class CNNFusion(NetworkMethod):
         a, b = (to_uint8(x).astype(np.float64) / 255.0 for x in (a, b))  # double(A) / 255
         gray_a, gray_b = to_gray(a), to_gray(b)
         with torch.inference_mode():
-            tensors = (torch.from_numpy(g.astype(np.float32))[None, None].to(self.device) for g in (gray_a, gray_b))
-            scores = self.network().to(self.device).focus_scores(*tensors)[0, 0].cpu().numpy()
+            model = self.network().to(self.device, memory_format=torch.channels_last)
+            tensors = (torch.from_numpy(g.astype(np.float32))[None, None].to(self.device, memory_format=torch.channels_last)
+                       for g in (gray_a, gray_b))
+            scores = model.focus_scores(*tensors)[0, 0].float().cpu().numpy()
         focus = focus_map(scores, gray_a.shape)
         binary = focus > 0.5
         decision = remove_small_regions(binary, math.ceil(self.area_ratio * binary.size))

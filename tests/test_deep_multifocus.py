@@ -81,33 +81,40 @@ def test_cnn_folded_head_is_the_softmax_output() -> None:
 
 
 def _skimage_consistency(decision: np.ndarray, area: float) -> np.ndarray:
-    """The authors' steps with scikit-image (0.26 names; ``max_size`` = holes of that size or
-    fewer, the authors' ``area_threshold`` = holes strictly smaller)."""
+    """The authors' steps with scikit-image 0.26: ``mode="min"`` (outside the image is false
+    for erosion, as in the scikit-image they used) and ``max_size`` = holes of that size or
+    fewer (their ``area_threshold``: holes strictly smaller)."""
     from skimage import morphology
 
     max_size = math.ceil(area) - 1
     disk = morphology.disk(5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
-        dm = morphology.binary_opening(decision, disk)
+        dm = morphology.binary_opening(decision, disk, mode="min")
         dm = ~morphology.remove_small_holes(~dm, max_size=max_size)
-        dm = morphology.binary_closing(dm, disk)
+        dm = morphology.binary_closing(dm, disk, mode="min")
         return morphology.remove_small_holes(dm, max_size=max_size)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_sesf_consistency_verification_matches_scikit_image(seed: int) -> None:
-    decision = _blobs((90, 120), seed, sigma=2.0)  # speckled: opening, closing and removal all act
+    decision = _blobs((90, 120), seed, sigma=2.0)  # speckled, touching the border: every step acts
     ours = consistency_verification(decision, disk_radius=5, area_ratio=0.01)
     np.testing.assert_array_equal(ours, _skimage_consistency(decision, 0.01 * decision.size))
     assert ours.sum() != decision.sum()
 
 
 def test_sesf_consistency_verification_at_the_border() -> None:
-    # Erosion treats outside the image as true: a region touching the border survives opening.
-    decision = np.zeros((40, 40), dtype=bool)
-    decision[:15, :] = True
-    np.testing.assert_array_equal(consistency_verification(decision), decision)
+    # Outside the image is false for erosion: a band along the border thinner than the disk
+    # (11 pixels) is opened away, and the closing strips 5 pixels off a thick one where it
+    # meets the border (the authors' outputs show those strips).
+    decision = np.zeros((60, 60), dtype=bool)
+    decision[:10] = True
+    assert not consistency_verification(decision).any()
+    decision[:30] = True
+    expected = np.zeros_like(decision)
+    expected[5:30, 5:55] = True
+    np.testing.assert_array_equal(consistency_verification(decision), expected)
 
 
 def _brute_force_sesf_filter(guide: np.ndarray, src: np.ndarray, r: int, eps: float) -> np.ndarray:

@@ -66,9 +66,11 @@ class CNNFocusNet(nn.Module):
 
     def focus_scores(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """P(``a`` is the focused one) for every 16x16 window (stride 2), (N, 1, h, w): the
-        softmax's second output, computed through :meth:`folded_head`."""
-        features = torch.cat((self.branch(a), self.branch(b)), 1)
-        return torch.sigmoid(F.conv2d(features, self.folded_head()))
+        softmax's second output, computed through :meth:`folded_head` (both branches in one
+        batch)."""
+        features = self.branch(torch.cat((a, b), 0))
+        n = a.shape[0]
+        return torch.sigmoid(F.conv2d(torch.cat((features[:n], features[n:]), 1), self.folded_head()))
 
 
 @dataclass
