@@ -58,6 +58,7 @@ class PairComparison:
     seconds: float  # our fuse time
     ours_scores: dict[str, float] = field(default_factory=dict)  # metrics of our 8-bit output
     their_scores: dict[str, float] = field(default_factory=dict)  # the same metrics of the authors' file
+    ours_jpeg_scores: dict[str, float] = field(default_factory=dict)  # ... of our output after the JPEG round trip
 
 
 def psnr_u8(x: np.ndarray, y: np.ndarray) -> float:
@@ -108,10 +109,10 @@ def compare_with_reference(
             raise ValueError(f"{pair}: reference is {reference.shape}, ours {ours.shape}")
         diff = int(np.abs(ours.astype(np.int16) - reference.astype(np.int16)).max())
         ours_jpeg = _jpeg_round_trip(ours)
-        scores: tuple[dict[str, float], dict[str, float]] = ({}, {})
+        scores: tuple[dict[str, float], ...] = ({}, {}, {})
         if metrics is not None:
             a8, b8 = read_image_native(a_path), read_image_native(b_path)
-            scores = tuple(evaluate(a8, b8, image, metrics, convention=convention) for image in (ours, reference))
+            scores = tuple(evaluate(a8, b8, image, metrics, convention=convention) for image in (ours, reference, ours_jpeg))
         rows.append(
             PairComparison(pair, psnr_u8(ours, reference), psnr_u8(ours, ours_jpeg), psnr_u8(ours_jpeg, reference), diff,
                            seconds, *scores)
@@ -168,14 +169,17 @@ def format_markdown(
 def _metrics_table(rows: Sequence[PairComparison], convention: str) -> list[str]:
     names = list(rows[0].ours_scores)
     lines = [f"## Metrics of both fused images ({convention} convention)", "",
-             "Each cell: ours / the authors' file (8-bit images, sources as read from their files).", "",
+             "Each cell: ours / ours after the JPEG round trip (the authors' files' compression) / the "
+             "authors' file; 8-bit images, sources as read from their files.", "",
              "| pair | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
     for r in rows:
-        lines.append(f"| {r.pair} | " + " | ".join(f"{r.ours_scores[n]:.4f} / {r.their_scores[n]:.4f}" for n in names) + " |")
-    ours = {n: float(np.mean([r.ours_scores[n] for r in rows])) for n in names}
-    theirs = {n: float(np.mean([r.their_scores[n] for r in rows])) for n in names}
-    lines.append("| **mean** | " + " | ".join(f"**{ours[n]:.4f}** / **{theirs[n]:.4f}**" for n in names) + " |")
+        lines.append(f"| {r.pair} | " + " | ".join(
+            f"{r.ours_scores[n]:.4f} / {r.ours_jpeg_scores[n]:.4f} / {r.their_scores[n]:.4f}" for n in names) + " |")
+    ours, jpeg, theirs = ({n: float(np.mean([getattr(r, key)[n] for r in rows])) for n in names}
+                          for key in ("ours_scores", "ours_jpeg_scores", "their_scores"))
+    lines.append("| **mean** | " + " | ".join(f"**{ours[n]:.4f}** / **{jpeg[n]:.4f}** / **{theirs[n]:.4f}**" for n in names) + " |")
     lines.append("| ours vs authors | " + " | ".join(f"{100 * (ours[n] / theirs[n] - 1):+.2f} %" for n in names) + " |")
+    lines.append("| JPEG(ours) vs authors | " + " | ".join(f"{100 * (jpeg[n] / theirs[n] - 1):+.2f} %" for n in names) + " |")
     return lines + [""]
 
 

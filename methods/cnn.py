@@ -105,6 +105,8 @@ class CNNFusion(NetworkMethod):
         ``decision`` and ``weights`` (the refined decision map), and the 0..1 gray sources."""
         import torch
 
+        if min(a.shape[:2]) < PATCH:
+            raise ValueError(f"cnn: the classifier scores {PATCH}x{PATCH} windows; the images are {a.shape[1]}x{a.shape[0]}")
         a, b = (to_uint8(x).astype(np.float64) / 255.0 for x in (a, b))  # double(A) / 255
         gray_a, gray_b = to_gray(a), to_gray(b)
         with torch.inference_mode():

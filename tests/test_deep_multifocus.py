@@ -64,7 +64,7 @@ def test_cnn_small_regions_of_both_values_are_removed() -> None:
     assert remove_small_regions(chain, 10)[0, 0] and not remove_small_regions(chain, 11).any()
 
 
-def test_cnn_folded_head_is_the_softmax_output() -> None:
+def test_cnn_focus_scores_are_the_softmax_output() -> None:
     from fusionbench.nets.cnn import CNNFocusNet
 
     torch.manual_seed(0)
@@ -232,3 +232,6 @@ def test_trains_and_fuses_with_its_weights(name: str, tmp_path) -> None:
     assert fused.shape == a.shape and fused.dtype == np.float32
     np.testing.assert_array_equal(fused, method.fuse(a, b))
     assert method.fuse(a[..., 0], b[..., 0]).shape == a.shape[:2]
+    if name == "cnn":
+        with pytest.raises(ValueError, match="16x16"):
+            method.fuse(a[:15], b[:15])

@@ -64,11 +64,13 @@ def test_metrics_of_both_images_and_their_table(folders) -> None:
     method = fusionbench.create_method("lp")
     (row,) = compare_with_reference(method, sources, references, "{pair}_LP.png", ["p1"], metrics="Qabf,SEN")
     assert list(row.ours_scores) == ["Qabf", "SEN"] and row.ours_scores == row.their_scores  # identical images
+    assert row.ours_jpeg_scores != row.ours_scores  # compression changes them
     (jpeg,) = compare_with_reference(method, sources, references, "{pair}_LPJ.jpg", ["p1"], metrics="Qabf")
     assert jpeg.ours_scores["Qabf"] != jpeg.their_scores["Qabf"]
     table = format_markdown([jpeg], "t", "cmd")
     assert "## Metrics of both fused images (reference convention)" in table
-    assert f"| p1 | {jpeg.ours_scores['Qabf']:.4f} / {jpeg.their_scores['Qabf']:.4f} |" in table
+    assert jpeg.ours_jpeg_scores == jpeg.their_scores  # the reference is our JPEG-compressed output
+    assert f"| p1 | {jpeg.ours_scores['Qabf']:.4f} / {jpeg.ours_jpeg_scores['Qabf']:.4f} / {jpeg.their_scores['Qabf']:.4f} |" in table
     assert f"{100 * (jpeg.ours_scores['Qabf'] / jpeg.their_scores['Qabf'] - 1):+.2f} %" in table
 
 

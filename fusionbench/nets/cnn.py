@@ -11,10 +11,11 @@ pair the branch output is 8x8, so the first fully-connected layer is an 8x8 conv
 network applies fully-convolutionally to whole images and gives one score per 16x16 window,
 every 2 pixels.
 
-As in the authors' inference code the fully-connected layers have no bias and no nonlinearity
-between them, so they compose into one linear map: :meth:`CNNFocusNet.focus_scores` folds them
-into a single 8x8 convolution with one output (the logit difference). That is exact and makes
-the whole-image pass about 100x cheaper than running the 256-channel layer.
+In the authors' inference code the fully-connected layers have no bias and no nonlinearity
+between them, so they compose into one linear map from the 512x8x8 features to the two
+logits; fusionbench trains that map directly (``fc``, one 8x8 convolution with two outputs):
+the same functions, 65 thousand parameters instead of 8.4 million (weights of 1.5 MB instead
+of 35 MB), and a whole-image pass about 100x cheaper than through a 256-channel layer.
 
 Class 1 means "the first patch is the focused one" (the authors' ``outMap`` is the second
 softmax output, and their decision map takes the first image where it exceeds 0.5).
@@ -46,8 +47,7 @@ class CNNFocusNet(nn.Module):
         self.conv1 = nn.Conv2d(1, 64, 3, padding=1)
         self.conv2 = nn.Conv2d(64, 128, 3, padding=1)
         self.conv3 = nn.Conv2d(128, 256, 3, padding=1)
-        self.fc1 = nn.Conv2d(512, 256, PATCH // STRIDE, bias=False)
-        self.fc2 = nn.Conv2d(256, 2, 1, bias=False)
+        self.fc = nn.Conv2d(512, 2, PATCH // STRIDE, bias=False)  # the paper's fc2 . fc1
 
     def branch(self, x: torch.Tensor) -> torch.Tensor:
         x = F.relu(self.conv1(x))
@@ -57,21 +57,16 @@ class CNNFocusNet(nn.Module):
         return F.relu(self.conv3(x))
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        return self.fc2(self.fc1(torch.cat((self.branch(a), self.branch(b)), 1)))
-
-    def folded_head(self) -> torch.Tensor:
-        """fc2 . fc1 as one (1, 512, 8, 8) kernel giving logit(class 1) - logit(class 0)."""
-        difference = self.fc2.weight[1, :, 0, 0] - self.fc2.weight[0, :, 0, 0]  # (256,)
-        return torch.einsum("c,cikl->ikl", difference, self.fc1.weight)[None]
+        return self.fc(torch.cat((self.branch(a), self.branch(b)), 1))
 
     def focus_scores(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """P(``a`` is the focused one) for every 16x16 window (stride 2), (N, 1, h, w): the
-        softmax's second output, computed through :meth:`folded_head` (both branches in one
-        batch)."""
+        softmax's second output, ``sigmoid(logit_1 - logit_0)``, with one output channel (both
+        branches in one batch)."""
         features = self.branch(torch.cat((a, b), 0))
         n = a.shape[0]
-        return torch.sigmoid(F.conv2d(torch.cat((features[:n], features[n:]), 1), self.folded_head()))
-
+        difference = (self.fc.weight[1] - self.fc.weight[0])[None]
+        return torch.sigmoid(F.conv2d(torch.cat((features[:n], features[n:]), 1), difference))
 
 @dataclass
 class CNNConfig(TrainConfig):
