@@ -37,6 +37,7 @@ METHOD_CASES: list[tuple[str, dict]] = [
     ("ufa-no-ca", {}),
     ("ufa-no-sa", {}),
     ("ufa-no-ufa", {}),
+    ("sesf", {}),
 ]
 
 # Methods that are not expected to beat the sources on a multi-focus pair (documented why).

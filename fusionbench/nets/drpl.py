@@ -106,6 +106,9 @@ class DRPLConfig(TrainConfig):
     crop: str = option("64", "crop size, or schedule SIZE[@STEP],...")
     lr: float = option(1e-3, "initial Adam learning rate")
     micro_batch_pixels: int = option(1 << 22, "process a batch in chunks of this many pixels")
+    cpu_precision: str = option("float32", "precision of the network on CPU: bf16 autocast is about 3x faster where the "
+                                "CPU has AMX or AVX-512 BF16 (the loss stays float32; CUDA always uses bf16)",
+                                choices=("float32", "bf16"))
 
 
 class DRPLNetwork(Network):
@@ -128,7 +131,9 @@ class DRPLNetwork(Network):
         return MultiFocusDataset(resolve_source(config.data, role, config.data_dir), crop=crop, seed=seed)
 
     def loss(self, model, batch: dict, config: DRPLConfig) -> dict:
-        masks = model(batch["a"], batch["b"])
+        cpu = batch["a"].device.type == "cpu"
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cpu and config.cpu_precision == "bf16"):
+            masks = model(batch["a"], batch["b"])
         with float32(masks):
             masks = masks.float()
             target = torch.cat((batch["mask"], 1 - batch["mask"]), 1)
