@@ -38,6 +38,7 @@ METHOD_CASES: list[tuple[str, dict]] = [
     ("ufa-no-sa", {}),
     ("ufa-no-ufa", {}),
     ("sesf", {}),
+    ("cnn", {}),
 ]
 
 # Methods that are not expected to beat the sources on a multi-focus pair (documented why).

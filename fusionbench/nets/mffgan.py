@@ -85,11 +85,19 @@ class MFFGenerator(nn.Module):
         f4 = act(f.conv4(torch.cat((f1, f2, f3, f34), 1)))
         return torch.tanh(self.out(torch.cat((n1, f1, n2, f2, n3, f3, n4, f4), 1)))
 
-    def initialize(self) -> "MFFGenerator":
-        """Truncated-normal weights (std 1e-3) and zero biases, as the authors' TensorFlow code."""
+    def initialize(self, init: str = "kaiming") -> "MFFGenerator":
+        """``"authors"``: truncated-normal weights (std 1e-3) and zero biases, as the authors'
+        TensorFlow code; ``"kaiming"``: He-normal weights for LeakyReLU(0.2), zero biases. With
+        the authors' tiny weights every activation starts near zero and, on our CPU budget of a
+        few hundred steps, the generator did not move (``reports/training/mffgan.md``)."""
         for m in self.modules():
             if isinstance(m, nn.Conv2d):
-                nn.init.trunc_normal_(m.weight, std=1e-3, a=-2e-3, b=2e-3)
+                if init == "authors":
+                    nn.init.trunc_normal_(m.weight, std=1e-3, a=-2e-3, b=2e-3)
+                elif init == "kaiming":
+                    nn.init.kaiming_normal_(m.weight, a=SLOPE, nonlinearity="leaky_relu")
+                else:
+                    raise ValueError(f"unknown initialisation {init!r}; use 'kaiming' or 'authors'")
                 nn.init.zeros_(m.bias)
         return self
 
@@ -172,6 +180,8 @@ class MFFGANConfig(TrainConfig):
     batches of 32, Adam at 1e-4 for both networks; batches are not split into micro-batches."""
 
     crop: str = option(str(PATCH), f"crop size (the discriminator needs {PATCH})")
+    init: str = option("kaiming", "generator initialisation ('authors': truncated normal, std 1e-3)",
+                       choices=("kaiming", "authors"))
     batch: int = option(32, "pairs per step")
     val_crop: int = option(PATCH, "validation crop size")
     micro_batch_pixels: int = option(1 << 22, "process a batch in chunks of this many pixels")
@@ -197,7 +207,7 @@ class MFFGANNetwork(Network):
     )
 
     def build(self, config: MFFGANConfig) -> MFFGenerator:
-        return MFFGenerator().initialize()
+        return MFFGenerator().initialize(config.init)
 
     def build_adversary(self, config: MFFGANConfig) -> MFFDiscriminator:
         return MFFDiscriminator()
