@@ -39,6 +39,7 @@ TARGET_MS: dict[str, float] = {
     "swt": 150, "dtcwt": 150, "sf": 150,
     "cvt": 1500, "nsct": 1500, "mwgf": 3000, "dsift": 3000, "imf": 3000, "sr": 10000,
     "ufa": 2500,
+    "gtf": 10000,  # issue 11
     "cnn": 5000, "sesf": 5000, "drpl": 5000, "mffgan": 5000,  # issue 12
 }
 
