@@ -235,3 +235,51 @@ def test_trains_and_fuses_with_its_weights(name: str, tmp_path) -> None:
     if name == "cnn":
         with pytest.raises(ValueError, match="16x16"):
             method.fuse(a[:15], b[:15])
+
+
+# --- architectures and shipped weights --------------------------------------------------------
+
+
+def _parameters(module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_architectures_have_the_papers_layers() -> None:
+    from fusionbench.nets.cnn import CNNFocusNet
+    from fusionbench.nets.drpl import RESIDUAL_BLOCKS, DRPLNet
+    from fusionbench.nets.mffgan import MFFDiscriminator, MFFGenerator
+    from fusionbench.nets.sesf import SESFNet
+
+    cnn = CNNFocusNet()  # conv 64, 128, 256 (3x3) per branch; fc2 . fc1 as one 512x8x8 -> 2 map
+    assert [tuple(c.weight.shape) for c in (cnn.conv1, cnn.conv2, cnn.conv3, cnn.fc)] == [
+        (64, 1, 3, 3), (128, 64, 3, 3), (256, 128, 3, 3), (2, 512, 8, 8)]
+    sesf = SESFNet()
+    assert sesf.encode(torch.zeros(1, 1, 8, 8)).shape == (1, 64, 8, 8)  # four dense 16-channel outputs
+    assert sesf(torch.zeros(1, 1, 8, 8)).shape == (1, 1, 8, 8)
+    drpl = DRPLNet()
+    convs = [m for m in drpl.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert RESIDUAL_BLOCKS == 12 and len(convs) == 3 + 2 * 12 + 2 + 1 and convs[0].kernel_size == (9, 9)
+    assert drpl(torch.zeros(1, 3, 20, 20), torch.zeros(1, 3, 20, 20)).shape == (1, 2, 20, 20)
+    generator = MFFGenerator()
+    assert generator.out.in_channels == 128 and generator.near.conv1.kernel_size == (5, 5)
+    assert _parameters(generator.near) == _parameters(generator.far)  # two branches, own weights
+    assert MFFDiscriminator()(torch.zeros(2, 1, 60, 60)).shape == (2, 1)
+
+
+SHIPPED = ("cnn", "sesf", "drpl", "mffgan")
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_weights_are_listed_with_their_hash(name: str) -> None:
+    import hashlib
+    from pathlib import Path
+
+    from fusionbench.nets.weights import read_metadata, shipped_weights
+
+    path = shipped_weights(name)
+    assert path.is_file(), f"{path} missing: ship the trained weights (reports/training/{name}.md)"
+    meta = read_metadata(path)
+    assert meta["network"] == name and meta["info"]["step"] > 0 and meta["info"]["data"] == "bsds500"
+    report = Path(__file__).resolve().parent.parent / "reports" / "training" / f"{name}.md"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() in report.read_text()
+    fusionbench.create_method(name).network()  # loads, checksum verified
