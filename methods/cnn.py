@@ -80,19 +80,19 @@ class CNNFusion(NetworkMethod):
 
     color: ClassVar[str] = "native"
     clip_output: ClassVar[bool] = True  # guided-filter weights overshoot [0, 1]; saturate as uint8 does
-    @classmethod
-    def load_network(cls, path: str):
-        from fusionbench.nets.weights import load_state
-        from fusionbench.nets.cnn import CNNFocusNet
-
-        model = CNNFocusNet()
-        load_state(model, path, "the CNN (Liu et al. 2017) focus classifier")
-        return model.eval()
-
 
     area_ratio: float = 0.01
     gf_radius: int = 8
     gf_eps: float = 0.1
+
+    @classmethod
+    def load_network(cls, path: str):
+        from fusionbench.nets.cnn import CNNFocusNet
+        from fusionbench.nets.weights import load_state
+
+        model = CNNFocusNet()
+        load_state(model, path, "the CNN (Liu et al. 2017) focus classifier")
+        return model.eval()
 
     def __post_init__(self) -> None:
         if not 0 <= self.area_ratio < 1:

@@ -28,13 +28,12 @@ class MFFGANFusion(NetworkMethod):
 
     @classmethod
     def load_network(cls, path: str):
-        from fusionbench.nets.weights import load_state
         from fusionbench.nets.mffgan import MFFGenerator
+        from fusionbench.nets.weights import load_state
 
         model = MFFGenerator()
         load_state(model, path, "the MFF-GAN generator")
         return model.eval()
-
 
     def fuse_gray(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         import torch

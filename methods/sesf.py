@@ -104,21 +104,21 @@ class SESFFusion(NetworkMethod):
     """SESF-Fuse: spatial frequency of deep features, consistency verification, guided filter."""
 
     color: ClassVar[str] = "native"
-    @classmethod
-    def load_network(cls, path: str):
-        from fusionbench.nets.weights import load_state
-        from fusionbench.nets.sesf import SESFNet
-
-        model = SESFNet()
-        load_state(model, path, "the SESF-Fuse encoder-decoder")
-        return model.eval()
-
 
     sf_radius: int = 5
     disk_radius: int = 5
     area_ratio: float = 0.01
     gf_radius: int = 4
     gf_eps: float = 0.1
+
+    @classmethod
+    def load_network(cls, path: str):
+        from fusionbench.nets.sesf import SESFNet
+        from fusionbench.nets.weights import load_state
+
+        model = SESFNet()
+        load_state(model, path, "the SESF-Fuse encoder-decoder")
+        return model.eval()
 
     def __post_init__(self) -> None:
         for name in ("sf_radius", "disk_radius", "gf_radius"):
