@@ -204,6 +204,7 @@ class MFFGANNetwork(Network):
         Curve("intensity", "generator intensity term"),
         Curve("gradient", "generator gradient term"),
         Curve("adv_loss", "discriminator loss"),
+        Curve("val_content_rmse", "validation: RMSE (8-bit levels) to the source the decision block picks", log=False),
     )
 
     def build(self, config: MFFGANConfig) -> MFFGenerator:
