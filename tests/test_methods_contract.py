@@ -40,6 +40,7 @@ METHOD_CASES: list[tuple[str, dict]] = [
     ("ufa-no-ufa", {}),
     ("sesf", {}),
     ("cnn", {}),
+    ("mffgan", {}),
 ]
 
 # Methods that are not expected to beat the sources on a multi-focus pair (documented why).
