@@ -40,7 +40,7 @@ import numpy as np
 from PIL import Image
 
 from .io import read_image, read_image_native, to_uint8
-from .registry import FusionMethod, create_method
+from .registry import FusionMethod, check_inputs, create_method
 
 __all__ = ["PairComparison", "LYTRO_PAIRS", "psnr_u8", "compare_with_reference", "format_markdown", "weights_from_fused",
            "decision_map_figure", "main"]
@@ -219,8 +219,8 @@ def decision_map_figure(
         ours = to_uint8(method.fuse(a8, b8, pair_name=pair))
         theirs = read_image_native(reference_dir / reference_pattern.format(pair=pair))
         panels = [a8, b8]
-        if has_maps:
-            panels.append(np.clip(method.maps(a8, b8)["weights"], 0, 1))
+        if has_maps:  # maps() takes what fuse_color() takes: float images in [0, 1]
+            panels.append(np.clip(method.maps(*check_inputs(a8, b8, method.name))["weights"], 0, 1))
         panels += [weights_from_fused(a8, b8, ours), weights_from_fused(a8, b8, theirs)]
         for ax, image, title in zip(row, panels, columns):
             ax.imshow(image, cmap=None if image.ndim == 3 else cmap, vmin=0, vmax=1 if image.dtype != np.uint8 else 255,

@@ -41,6 +41,7 @@ METHOD_CASES: list[tuple[str, dict]] = [
     ("sesf", {}),
     ("cnn", {}),
     ("mffgan", {}),
+    ("drpl", {}),
 ]
 
 # Methods that are not expected to beat the sources on a multi-focus pair (documented why).
