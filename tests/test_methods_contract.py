@@ -38,6 +38,10 @@ METHOD_CASES: list[tuple[str, dict]] = [
     ("ufa-no-ca", {}),
     ("ufa-no-sa", {}),
     ("ufa-no-ufa", {}),
+    ("sesf", {}),
+    ("cnn", {}),
+    ("mffgan", {}),
+    ("drpl", {}),
 ]
 
 # Methods that are not expected to beat the sources on a multi-focus pair (documented why).

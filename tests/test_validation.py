@@ -57,3 +57,39 @@ def test_command_line_writes_the_report(folders, tmp_path: Path) -> None:
     assert main(argv) == 0
     text = out.read_text()
     assert "python -m fusionbench.validation lp --reference-pattern" in text and "| p1 |" in text
+
+
+def test_metrics_of_both_images_and_their_table(folders) -> None:
+    sources, references = folders
+    method = fusionbench.create_method("lp")
+    (row,) = compare_with_reference(method, sources, references, "{pair}_LP.png", ["p1"], metrics="Qabf,SEN")
+    assert list(row.ours_scores) == ["Qabf", "SEN"] and row.ours_scores == row.their_scores  # identical images
+    assert row.ours_jpeg_scores != row.ours_scores  # compression changes them
+    (jpeg,) = compare_with_reference(method, sources, references, "{pair}_LPJ.jpg", ["p1"], metrics="Qabf")
+    assert jpeg.ours_scores["Qabf"] != jpeg.their_scores["Qabf"]
+    table = format_markdown([jpeg], "t", "cmd")
+    assert "## Metrics of both fused images (reference convention)" in table
+    assert jpeg.ours_jpeg_scores == jpeg.their_scores  # the reference is our JPEG-compressed output
+    assert f"| p1 | {jpeg.ours_scores['Qabf']:.4f} / {jpeg.ours_jpeg_scores['Qabf']:.4f} / {jpeg.their_scores['Qabf']:.4f} |" in table
+    assert f"{100 * (jpeg.ours_scores['Qabf'] / jpeg.their_scores['Qabf'] - 1):+.2f} %" in table
+
+
+def test_weights_read_off_a_fused_image() -> None:
+    from fusionbench.validation import weights_from_fused
+
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(0, 256, (2, 20, 30, 3)).astype(np.float64)
+    w = rng.random((20, 30))
+    estimate = weights_from_fused(a, b, w[..., None] * a + (1 - w[..., None]) * b)
+    determined = ~np.isnan(estimate)
+    assert determined.mean() > 0.9
+    np.testing.assert_allclose(estimate[determined], w[determined], atol=1e-9)
+    assert np.isnan(weights_from_fused(a, a + 3, a)).all()  # sources too alike: undetermined
+
+
+def test_decision_map_figure(folders, tmp_path: Path) -> None:
+    from fusionbench.validation import decision_map_figure
+
+    sources, references = folders
+    out = decision_map_figure(fusionbench.create_method("lp"), sources, references, "{pair}_LPJ.jpg", ["p1"], tmp_path / "m.png")
+    assert Image.open(out).size[0] > 400

@@ -30,6 +30,10 @@ __all__ = ["NETWORKS", "get_network", "list_networks"]
 # Trainable networks: `fusionbench train NAME` -> "module:class" of its Network (imported on use).
 NETWORKS: dict[str, str] = {
     "ufa": "fusionbench.nets.ufa.train:UFANetwork",
+    "cnn": "fusionbench.nets.cnn:CNNNetwork",
+    "sesf": "fusionbench.nets.sesf:SESFNetwork",
+    "drpl": "fusionbench.nets.drpl:DRPLNetwork",
+    "mffgan": "fusionbench.nets.mffgan:MFFGANNetwork",
 }
 
 

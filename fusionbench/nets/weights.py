@@ -172,8 +172,8 @@ def load_tensors(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, Any
 
 
 def load_state(model, path: str | os.PathLike, what: str) -> dict[str, Any]:
-    """Load a weights file into ``model`` (float tensors only, names and shapes exactly those of
-    ``model.state_dict()``, all finite); returns the metadata. ``what`` names the network in
+    """Load a weights file into ``model`` (names, shapes and float/integer kinds exactly those of
+    ``model.state_dict()``, floats all finite); returns the metadata. ``what`` names the network in
     errors (e.g. ``"the UFA-Fuse 'full' network"``)."""
     tensors, metadata = load_tensors(path)
     expected = model.state_dict()
@@ -187,8 +187,10 @@ def load_state(model, path: str | os.PathLike, what: str) -> dict[str, Any]:
             if keys
         )
         raise WeightsError(f"{path}: tensors do not match {what} ({details})")
-    bad = [k for k, v in tensors.items() if not v.is_floating_point() or not bool(v.isfinite().all())]
+    # Integer tensors are counters (batch normalisation's num_batches_tracked) where the model has them.
+    bad = [k for k, v in tensors.items() if v.is_floating_point() != expected[k].is_floating_point()
+           or (v.is_floating_point() and not bool(v.isfinite().all()))]
     if bad:
-        raise WeightsError(f"{path}: non-float or non-finite values in {', '.join(bad[:5])}")
+        raise WeightsError(f"{path}: wrong tensor kind (float/integer) or non-finite values in {', '.join(bad[:5])}")
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in tensors.items()})
     return metadata

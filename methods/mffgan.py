@@ -1,0 +1,44 @@
+"""MFF-GAN (H. Zhang, Z. Le, Z. Shao, H. Xu, J. Ma, "MFF-GAN: An unsupervised generative
+adversarial network with adaptive and gradient joint constraints for multi-focus image
+fusion", Information Fusion 66: 40-53, 2021).
+
+The generator of :mod:`fusionbench.nets.mffgan` (trained adversarially by fusionbench, without
+ground truth, on synthetic multi-focus pairs from BSDS500: ``reports/training/mffgan.md``)
+fuses the two luminance channels end to end: ``Y`` on the 0..255 scale is mapped to
+``(Y - 127.5) / 127.5``, the tanh output back. Colour follows the registry's policy, which is
+the authors' (``main.m``: Y fused by the network, Cb and Cr weighted by ``|C - 128|``, BT.601
+YCbCr). The first source goes to the generator's "near" branch, the second to "far".
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from fusionbench.nets.method import NetworkMethod
+from fusionbench.registry import register_method
+
+__all__ = ["MFFGANFusion"]
+
+
+@register_method("mffgan", family="deep", reference="Zhang et al., MFF-GAN, Information Fusion 66, 2021")
+class MFFGANFusion(NetworkMethod):
+    """MFF-GAN generator on the luminance."""
+
+    @classmethod
+    def load_network(cls, path: str):
+        from fusionbench.nets.mffgan import MFFGenerator
+        from fusionbench.nets.weights import load_state
+
+        model = MFFGenerator()
+        load_state(model, path, "the MFF-GAN generator")
+        return model.eval()
+
+    def fuse_gray(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            near, far = (torch.from_numpy(np.asarray(x, dtype=np.float32) * 2 - 1)[None, None].to(self.device) for x in (a, b))
+            fused = self.network().to(self.device)(near, far)[0, 0].float().cpu().numpy()
+        return (fused + 1) / 2
