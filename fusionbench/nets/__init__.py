@@ -1,0 +1,1 @@
+"""Fusion networks trained by fusionbench: models, fusion rules and inference."""

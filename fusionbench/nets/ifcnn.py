@@ -1,0 +1,106 @@
+"""IFCNN (Y. Zhang, Y. Liu, P. Sun, H. Yan, X. Zhao and L. Zhang, "IFCNN: A general image fusion
+framework based on convolutional neural network", Information Fusion 54:99-118, 2020), Sec. 3.
+
+Network on RGB images ((N, 3, H, W), normalised by the ImageNet mean and standard deviation
+as the authors do for colour images), Fig. 1 of the paper and the authors' code:
+
+* feature extraction, one set of weights for both inputs: CONV1 7x7 3->64 (no bias, no
+  activation; the authors copy and freeze the first layer of an ImageNet ResNet-101), CONV2
+  3x3 64->64 (no bias) + batch normalisation + ReLU;
+* fusion: element-wise ``"max"``, ``"sum"`` or ``"mean"`` of the two CONV2 feature maps;
+* reconstruction: CONV3 3x3 64->64 (no bias) + batch normalisation + ReLU, CONV4 1x1 64->3
+  (with bias), whose output is de-normalised and clipped to [0, 1].
+
+Stride 1 and replicate padding everywhere (the authors' code). No pretrained ResNet can be
+loaded here, so CONV1 is trained from scratch with the rest (He initialisation, fan-out, as
+the authors initialise their other layers). The model is trained supervised on synthetic
+multi-focus pairs with ground truth; the authors' loss adds a perceptual term computed with
+ResNet-101 features, which are not available either, so only its pixel (MSE) term is used.
+
+For two inputs, ``"mean"`` is ``"sum"`` with the fused features halved: CONV3 is linear
+and has no bias, so a SUM model becomes the same network under MEAN by doubling CONV3's
+weights (:meth:`IFCNN.convert_rule`).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["IFCNN", "RULES", "IMAGENET_MEAN", "IMAGENET_STD", "RECEPTIVE_RADIUS"]
+
+RULES = ("max", "sum", "mean")
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+RECEPTIVE_RADIUS = 3 + 1 + 1  # 7x7, 3x3, 3x3 (CONV4 is 1x1)
+
+
+class _BatchNorm(nn.BatchNorm2d):
+    """Batch normalisation without the integer batch counter: it is unused with a fixed
+    momentum, and leaving it out keeps the state all float tensors (the weights format)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__(channels)
+        self.register_buffer("num_batches_tracked", None)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, *args, **kwargs):
+        # A state without metadata (from a safetensors file) would be taken for the old layout
+        # that lacked the counter, and the counter added back; say it is the current layout.
+        super()._load_from_state_dict(state_dict, prefix, {**local_metadata, "version": self._version}, *args, **kwargs)
+
+
+class _ConvBlock(nn.Sequential):
+    """3x3 convolution without bias (replicate padding), batch normalisation, ReLU."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__(
+            nn.Conv2d(channels, channels, kernel_size=3, padding=1, padding_mode="replicate", bias=False),
+            _BatchNorm(channels),
+            nn.ReLU(inplace=True),
+        )
+
+
+class IFCNN(nn.Module):
+    """IFCNN with fusion ``rule`` (:data:`RULES`); see the module docstring."""
+
+    def __init__(self, rule: str = "max") -> None:
+        super().__init__()
+        if rule not in RULES:
+            raise ValueError(f"unknown IFCNN fusion rule {rule!r}; choose one of {RULES}")
+        self.rule = rule
+        self.conv1 = nn.Conv2d(3, 64, kernel_size=7, padding=3, padding_mode="replicate", bias=False)
+        self.conv2 = _ConvBlock(64)
+        self.conv3 = _ConvBlock(64)
+        self.conv4 = nn.Conv2d(64, 3, kernel_size=1)
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """CONV1, CONV2 of normalised RGB (N, 3, H, W) in [0, 1] -> (N, 64, H, W)."""
+        return self.conv2(self.conv1((x - self.mean) / self.std))
+
+    def fuse_features(self, f1: torch.Tensor, f2: torch.Tensor) -> torch.Tensor:
+        if self.rule == "max":
+            return torch.maximum(f1, f2)
+        if self.rule == "sum":
+            return f1 + f2
+        return (f1 + f2) / 2
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        """Fuse RGB (N, 3, H, W) in [0, 1] -> (N, 3, H, W), de-normalised, not clipped."""
+        n = a.shape[0]
+        features = self.features(torch.cat([a, b], dim=0))
+        fused = self.fuse_features(features[:n], features[n:])
+        return self.conv4(self.conv3(fused)) * self.std + self.mean
+
+    def convert_rule(self, rule: str) -> "IFCNN":
+        """Switch between ``"sum"`` and ``"mean"`` without changing the output (CONV3's weights
+        scaled by 2 or 1/2); returns ``self``."""
+        if {self.rule, rule} == {"sum", "mean"}:
+            with torch.no_grad():
+                self.conv3[0].weight.mul_(2.0 if rule == "mean" else 0.5)
+        elif rule != self.rule:
+            raise ValueError(f"IFCNN weights trained with rule {self.rule!r} cannot be used with {rule!r}")
+        self.rule = rule
+        return self
