@@ -53,7 +53,7 @@ def test_ufa_lytro_pair(benchmark, lytro_pair) -> None:
 def test_ufa_network_forward(benchmark) -> None:
     import torch
 
-    from fusionbench.ufa.weights import load_model, shipped_weights
+    from fusionbench.nets.ufa.weights import load_model, shipped_weights
 
     model = load_model(shipped_weights("full")).to(DEVICE, memory_format=torch.channels_last)
     x = torch.rand(1, 3, 520, 520, device=DEVICE).contiguous(memory_format=torch.channels_last)

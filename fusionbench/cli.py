@@ -194,9 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .commands import add_commands  # run, datasets, cache, paper, baseline, regress
 
     add_commands(sub)
-    from .ufa.cli import add_commands as add_ufa_commands  # train, plot-training
+    from .nets.cli import add_commands as add_network_commands  # train, plot-training
 
-    add_ufa_commands(sub)
+    add_network_commands(sub)
     return parser
 
 

@@ -10,43 +10,38 @@ fused by ``rule`` and decoded (:mod:`fusionbench.nets.densefuse`, training recor
 * ``rule="l1"``: weighted by their l1-norm activity, block-averaged over 3x3 (DenseFuse-L1).
 
 Gray network: colour pairs are fused on Y with the registry's colour policy. Other
-parameters (``weights``, ``max_pixels``, ``tile``, ``device``): :mod:`fusionbench.nets.method`.
+parameters (``weights``, ``device``, ``max_pixels``, ``tile``): :mod:`fusionbench.nets.method`.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
 
-from fusionbench.nets.method import NetworkMethod
+from fusionbench.nets.method import LocalNetworkMethod
 from fusionbench.registry import register_method
 
 __all__ = ["DenseFuseMethod"]
 
 
 @register_method("densefuse", reference="Li & Wu, IEEE TIP 28(5), 2019")
-class DenseFuseMethod(NetworkMethod):
+class DenseFuseMethod(LocalNetworkMethod):
     """DenseFuse with the addition (``add``) or l1-norm (``l1``) fusion rule."""
 
-    network = "densefuse"
+    trained = "densefuse"
+    radius = 9  # fusionbench.nets.densefuse.RECEPTIVE_RADIUS (checked by a test; no torch import here)
 
     rule: Literal["add", "l1"] = "add"
 
     @classmethod
-    def load_model(cls, path: Path, key: Any):
+    def load_network(cls, path: str):
         from fusionbench.nets.densefuse import DenseFuse
 
         model = DenseFuse()
-        cls.load_state(model, path, "the DenseFuse network")
+        cls.load_checked(model, path, "the DenseFuse network")
         return model.eval()
 
     def fuse_gray(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        from fusionbench.nets.densefuse import RECEPTIVE_RADIUS
-        from fusionbench.nets.tiled import run_local
-
-        model = self.model()
-        fused = run_local(lambda x, y: model.fuse(x, y, self.rule), [a[np.newaxis], b[np.newaxis]], RECEPTIVE_RADIUS,
-                          max_pixels=self.max_pixels, tile=self.tile, device=self.device)
-        return fused[0]
+        model = self.network().to(self.device)
+        return self.run(lambda x, y: model.fuse(x, y, self.rule), a[np.newaxis], b[np.newaxis])[0]

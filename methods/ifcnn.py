@@ -10,45 +10,44 @@ layers, trained by fusionbench on synthetic multi-focus pairs with ground truth,
   weights ``ifcnn-max``;
 * ``rule="sum"``: element-wise sum (IFCNN-SUM, infrared-visible and medical), weights
   ``ifcnn-sum``;
-* ``rule="mean"``: element-wise mean; for two sources it is the SUM network exactly (its
-  reconstruction layer rescaled), so it uses the ``ifcnn-sum`` weights.
+* ``rule="mean"``: element-wise mean. For two sources a MEAN network is a SUM network with its
+  (linear, bias-free) CONV3 weights doubled, the same function: ``mean`` runs the
+  ``ifcnn-sum`` weights and equals ``sum``.
 
 The network fuses RGB: gray pairs are replicated to three channels and the output is
 converted back to gray with MATLAB's ``rgb2gray`` weights. Other parameters (``weights``,
-``max_pixels``, ``tile``, ``device``): :mod:`fusionbench.nets.method`.
+``device``, ``max_pixels``, ``tile``): :mod:`fusionbench.nets.method`.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 
 from fusionbench.io import RGB2GRAY_COEFFS
-from fusionbench.nets.method import NetworkMethod
+from fusionbench.nets.method import LocalNetworkMethod
 from fusionbench.registry import register_method
 
 __all__ = ["IFCNNMethod"]
 
 
 @register_method("ifcnn", reference="Zhang et al., Information Fusion 54, 2020")
-class IFCNNMethod(NetworkMethod):
+class IFCNNMethod(LocalNetworkMethod):
     """IFCNN with the element-wise ``max``, ``sum`` or ``mean`` fusion rule."""
 
     color: ClassVar[str] = "native"
-    network = "ifcnn"
+    trained = "ifcnn"
+    radius = 5  # fusionbench.nets.ifcnn.RECEPTIVE_RADIUS (checked by a test; no torch import here)
 
     rule: Literal["max", "sum", "mean"] = "max"
 
-    def default_weights(self) -> str:
+    @property
+    def shipped(self) -> str:  # the shipped weights for the rule (see the module docstring)
         return "ifcnn-max" if self.rule == "max" else "ifcnn-sum"
 
-    def model_key(self) -> Any:
-        return self.rule
-
     @classmethod
-    def load_model(cls, path: Path, key: Any):
+    def load_network(cls, path: str):
         from fusionbench.nets.ifcnn import IFCNN, RULES
         from fusionbench.nets.weights import WeightsError, read_metadata
 
@@ -56,25 +55,22 @@ class IFCNNMethod(NetworkMethod):
         if trained not in RULES:
             raise WeightsError(f"{path}: no IFCNN fusion rule recorded (metadata 'rule' is {trained!r})")
         model = IFCNN(trained)
-        cls.load_state(model, path, f"the IFCNN network ({trained})")
-        try:
-            model.convert_rule(key)
-        except ValueError as exc:
-            raise WeightsError(f"{path}: {exc}; use weights trained with rule {key!r}") from None
+        cls.load_checked(model, path, f"the IFCNN network ({trained})")
         return model.eval()
 
     def fuse_color(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        from fusionbench.nets.ifcnn import RECEPTIVE_RADIUS
-        from fusionbench.nets.tiled import run_local
+        model = self.network().to(self.device)
+        if (model.rule == "max") != (self.rule == "max"):
+            from fusionbench.nets.weights import WeightsError
 
+            raise WeightsError(f"{self.weights_path()}: IFCNN weights trained with rule {model.rule!r} cannot be "
+                               f"used with {self.rule!r}; use weights trained with rule {self.rule!r}")
         gray = a.ndim == 2
         if gray:
             a, b = (np.repeat(x[np.newaxis], 3, axis=0) for x in (a, b))
         else:
             a, b = (np.moveaxis(x, 2, 0) for x in (a, b))
-        model = self.model()
-        fused = run_local(lambda x, y: model(x, y).clamp(0.0, 1.0), [a, b], RECEPTIVE_RADIUS,
-                          max_pixels=self.max_pixels, tile=self.tile, device=self.device)
+        fused = self.run(lambda x, y: model(x, y).clamp(0.0, 1.0), a, b)
         if gray:
             return np.tensordot(np.asarray(RGB2GRAY_COEFFS, dtype=np.float32), fused, axes=1)
         return np.moveaxis(fused, 0, 2)

@@ -1,12 +1,11 @@
 """UFA-Fuse (Zang et al., IEEE TIM 2021): an end-to-end CNN for multi-focus fusion with a
 "unity fusion attention" fusion strategy, trained by fusionbench on synthetic multi-focus
-pairs (see :mod:`fusionbench.ufa` and ``reports/training/ufa.md``).
+pairs (see :mod:`fusionbench.nets.ufa` and ``reports/training/ufa.md``).
 
 Four registered methods, one per trained network: ``ufa`` (the full model) and the ablation
 variants of the paper's Table IV, ``ufa-no-ca``, ``ufa-no-sa``, ``ufa-no-ufa``. Weights ship
 inside the package (``fusionbench/weights/<method>.safetensors``); ``weights=PATH`` uses
-another file (e.g. from ``fusionbench train``). torch is imported only when a method fuses,
-so listing methods stays fast.
+another file (e.g. from ``fusionbench train ufa``).
 
 The network fuses RGB: gray pairs are replicated to three channels and the output is
 converted back to gray with MATLAB's ``rgb2gray`` coefficients.
@@ -14,37 +13,21 @@ converted back to gray with MATLAB's ``rgb2gray`` coefficients.
 
 from __future__ import annotations
 
-import functools
-import os
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
 from fusionbench.io import RGB2GRAY_COEFFS
-from fusionbench.registry import FusionMethod, register_method
+from fusionbench.nets.method import NetworkMethod
+from fusionbench.registry import register_method
 
 __all__ = ["UFA", "UFANoChannelAttention", "UFANoSpatialAttention", "UFANoAttention"]
 
 REFERENCE = "Zang et al., UFA-Fuse"
 
 
-@functools.lru_cache(maxsize=16)
-def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
-    from fusionbench.ufa.weights import sha256_file
-
-    return sha256_file(path)
-
-
-@functools.lru_cache(maxsize=4)
-def _cached_model(path: str, sha256: str, variant: str):
-    from fusionbench.ufa.weights import load_model
-
-    return load_model(path, variant)
-
-
 @register_method("ufa", family="deep", reference=REFERENCE)
-class UFA(FusionMethod):
+class UFA(NetworkMethod):
     """UFA-Fuse, full model.
 
     ``weights``: a ``.safetensors`` file, or the name of one shipped in
@@ -58,41 +41,19 @@ class UFA(FusionMethod):
     color: ClassVar[str] = "native"
     variant: ClassVar[str] = "full"
 
-    weights: str | None = None
     max_pixels: int = 1024 * 1024
     tile: int = 512
-    device: str = "cpu"
 
-    def weights_path(self) -> Path:
-        from fusionbench.ufa.weights import WEIGHTS_DIR, shipped_weights
+    @classmethod
+    def load_network(cls, path: str):
+        from fusionbench.nets.ufa.weights import load_model
 
-        if self.weights is None:
-            return shipped_weights(self.variant)
-        shipped = WEIGHTS_DIR / f"{self.weights}.safetensors"
-        if os.sep not in self.weights and "/" not in self.weights and shipped.is_file():
-            return shipped
-        return Path(self.weights)
-
-    def weights_sha256(self) -> str:
-        from fusionbench.ufa.weights import WeightsError
-
-        path = self.weights_path()
-        try:
-            stat = os.stat(path)
-        except FileNotFoundError:
-            raise WeightsError(f"{path}: weights file of method {self.name!r} not found"
-                               + ("" if self.weights else "; re-install fusionbench")) from None
-        return _file_sha256(str(path), stat.st_mtime_ns, stat.st_size)
-
-    def identity(self) -> dict[str, Any]:
-        identity = super().identity()
-        identity["weights_sha256"] = self.weights_sha256()
-        return identity
+        return load_model(path, cls.variant)
 
     def fuse_color(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        from fusionbench.ufa.inference import fuse_arrays
+        from fusionbench.nets.ufa.inference import fuse_arrays
 
-        model = _cached_model(str(self.weights_path()), self.weights_sha256(), self.variant)
+        model = self.network()
         gray = a.ndim == 2
         if gray:
             a, b = (np.repeat(x[..., np.newaxis], 3, axis=2) for x in (a, b))

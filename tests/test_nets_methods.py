@@ -115,6 +115,14 @@ def test_weights_errors_name_the_file(weight_files, tmp_path) -> None:
         fusionbench.fuse(a, b, "deepfuse", weights=str(damaged))
 
 
+def test_methods_state_their_networks_receptive_radius() -> None:
+    from fusionbench.nets import deepfuse, densefuse, ifcnn
+    from fusionbench.registry import get_method_class
+
+    for name, module in (("densefuse", densefuse), ("deepfuse", deepfuse), ("ifcnn", ifcnn)):
+        assert get_method_class(name).radius == module.RECEPTIVE_RADIUS, name
+
+
 def test_parameters_are_checked() -> None:
     with pytest.raises(TypeError, match="parameter 'rule' must be one of 'add', 'l1'"):
         fusionbench.create_method("densefuse", rule="max")

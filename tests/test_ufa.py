@@ -15,7 +15,7 @@ import pytest
 import torch
 from PIL import Image
 
-from fusionbench.ufa.data import (
+from fusionbench.nets.data import (
     BLUR_INTERVALS,
     MultiFocusDataset,
     draw_blur_size,
@@ -23,10 +23,13 @@ from fusionbench.ufa.data import (
     resolve_source,
     skimage_source,
 )
-from fusionbench.ufa.inference import fuse_arrays
-from fusionbench.ufa.model import VARIANTS, UFAFuse
-from fusionbench.ufa.train import TrainConfig, read_log, ssim, train
-from fusionbench.ufa.weights import WeightsError, load_model, read_metadata, save_weights
+from fusionbench.nets.losses import ssim
+from fusionbench.nets.train import read_log, train
+from fusionbench.nets.ufa.inference import fuse_arrays
+from fusionbench.nets.ufa.model import VARIANTS, UFAFuse
+from fusionbench.nets.ufa.train import UFAConfig
+from fusionbench.nets.ufa.weights import load_model
+from fusionbench.nets.weights import WeightsError, read_metadata, save_weights
 
 ALLOWED_BLUR = {k for lo, hi in BLUR_INTERVALS for k in range(lo, hi + 1)}
 
@@ -97,11 +100,14 @@ def test_generator_invariants(kind, duts_dir, bsds_dir) -> None:
         blurred, on = mean_filter(s.gt, s.blur_size)[inner], s.mask[inner][..., None]
         np.testing.assert_allclose(np.where(on, s.near[inner], blurred), s.near[inner], atol=1e-6)  # near blurred off
         np.testing.assert_allclose(np.where(on, blurred, s.far[inner]), s.far[inner], atol=1e-6)  # far blurred on
-        a, b, gt = dataset[index]
-        assert a.shape == (3, 40, 40) and a.dtype == torch.float32
-        np.testing.assert_array_equal(gt.numpy().transpose(1, 2, 0), s.gt)
+        item = dataset[index]
+        assert item["a"].shape == (3, 40, 40) and item["a"].dtype == torch.float32
+        np.testing.assert_array_equal(item["gt"].numpy().transpose(1, 2, 0), s.gt)
         first = s.far if s.swapped else s.near
-        np.testing.assert_array_equal(a.numpy().transpose(1, 2, 0), first)
+        np.testing.assert_array_equal(item["a"].numpy().transpose(1, 2, 0), first)
+        sharp_a = item["mask"][0].numpy().astype(bool)  # where a is the sharp input
+        np.testing.assert_array_equal(np.where(sharp_a[..., None], item["gt"].numpy().transpose(1, 2, 0), 0),
+                                      np.where(sharp_a[..., None], first, 0))
 
 
 def test_generator_is_deterministic_and_seeded(duts_dir) -> None:
@@ -109,9 +115,9 @@ def test_generator_is_deterministic_and_seeded(duts_dir) -> None:
     one, two = MultiFocusDataset(source, crop=32, seed=5), MultiFocusDataset(source, crop=32, seed=5)
     other = MultiFocusDataset(source, crop=32, seed=6)
     for i in (0, 7):
-        for x, y in zip(one[i], two[i]):
-            assert torch.equal(x, y)
-    assert not torch.equal(one[0][2], other[0][2]) or not torch.equal(one[0][0], other[0][0])
+        for key in ("a", "b", "gt", "mask"):
+            assert torch.equal(one[i][key], two[i][key])
+    assert not torch.equal(one[0]["gt"], other[0]["gt"]) or not torch.equal(one[0]["a"], other[0]["a"])
     swaps = {one.sample(i).swapped for i in range(20)}
     assert swaps == {True, False}
 
@@ -209,32 +215,32 @@ def test_ssim_matches_scikit_image() -> None:
 # ------------------------------------------------------------------ training
 
 
-def _tiny_config(data: str, **kw) -> TrainConfig:
+def _tiny_config(data: str, **kw) -> UFAConfig:
     base = dict(data=data, steps=4, batch=2, crop="16,24@2", lr=1e-3, lr_milestones=[3], val_pairs=1,
                 val_crop=16, val_every=2, log_every=1, checkpoint_minutes=60.0)
-    return TrainConfig(**{**base, **kw})
+    return UFAConfig(**{**base, **kw})
 
 
 def test_resume_after_sigterm_is_bit_for_bit(tmp_path, duts_dir) -> None:
-    straight = train(_tiny_config(str(duts_dir)), tmp_path / "straight")
+    straight = train("ufa", _tiny_config(str(duts_dir)), tmp_path / "straight")
     assert straight.status == "done" and straight.step == 4
 
     def stop_at_step_2(entry):
         if entry.get("step") == 2 and "loss" in entry:
             os.kill(os.getpid(), signal.SIGTERM)
 
-    first = train(_tiny_config(str(duts_dir)), tmp_path / "split", progress=stop_at_step_2)
+    first = train("ufa", _tiny_config(str(duts_dir)), tmp_path / "split", progress=stop_at_step_2)
     assert first.status == "interrupted" and first.step == 2 and first.weights is None
-    second = train(None, tmp_path / "split", resume=True)
+    second = train("ufa", None, tmp_path / "split", resume=True)
     assert second.status == "done" and second.step == 4
     a, b = load_model(straight.weights), load_model(second.weights)
     assert all(torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
     losses = lambda run: [(e["step"], e["loss"]) for e in read_log(tmp_path / run) if "loss" in e]  # noqa: E731
     assert losses("split") == losses("straight")
     with pytest.raises(ValueError, match="different lam"):
-        train(None, tmp_path / "split", resume=True, overrides={"lam": 0.5})
+        train("ufa", None, tmp_path / "split", resume=True, overrides={"lam": 0.5})
     with pytest.raises(FileExistsError, match="--resume"):
-        train(_tiny_config(str(duts_dir)), tmp_path / "split")
+        train("ufa", _tiny_config(str(duts_dir)), tmp_path / "split")
 
 
 def test_cli_train_and_plot(tmp_path, duts_dir) -> None:
@@ -260,7 +266,7 @@ def test_weights_roundtrip_and_errors(tmp_path) -> None:
     torch.manual_seed(0)
     model = UFAFuse("no-ca")
     path = tmp_path / "w.safetensors"
-    save_weights(model, path, {"steps": 7})
+    save_weights(model, path, network="ufa", info={"steps": 7}, metadata={"variant": "no-ca"})
     loaded = load_model(path)
     assert loaded.variant == "no-ca"
     assert all(torch.equal(p, q) for p, q in zip(model.state_dict().values(), loaded.state_dict().values()))
@@ -287,7 +293,8 @@ def test_weights_roundtrip_and_errors(tmp_path) -> None:
     state["image_construction.0.weight"] = torch.zeros(64, 64, 5, 5)
     mismatched = tmp_path / "mismatched.safetensors"
     save_file(state, str(mismatched), metadata={"variant": "full"})
-    with pytest.raises(WeightsError, match=r"mismatched.safetensors.*missing: ffb.bias.*wrong shape: image_construction.0.weight"):
+    with pytest.raises(WeightsError, match=r"mismatched.safetensors.*missing: ffb.bias.*wrong shape: image_construction.0.weight"), \
+            pytest.warns(UserWarning, match="mismatched.safetensors: the file records no tensor checksum"):
         load_model(mismatched)
 
 
@@ -312,7 +319,7 @@ def test_method_with_weights_file(tmp_path) -> None:
 
     torch.manual_seed(3)
     path = tmp_path / "mine.safetensors"
-    save_weights(UFAFuse("full"), path)
+    save_weights(UFAFuse("full"), path, network="ufa", metadata={"variant": "full"})
     method = fusionbench.create_method("ufa", weights=str(path), max_pixels=400, tile=16)
     rng = np.random.default_rng(1)
     gray_a, gray_b = rng.random((30, 26), dtype=np.float32), rng.random((30, 26), dtype=np.float32)
@@ -323,7 +330,7 @@ def test_method_with_weights_file(tmp_path) -> None:
     np.testing.assert_allclose(fused, rgb @ np.array([0.298936021293775, 0.587043074451121, 0.114020904255103]),
                                atol=1e-5)
     first = method.identity()["weights_sha256"]
-    save_weights(UFAFuse("full"), path)  # new random weights: the cache key changes
+    save_weights(UFAFuse("full"), path, network="ufa", metadata={"variant": "full"})  # new weights: new cache key
     assert method.identity()["weights_sha256"] != first
     with pytest.raises(WeightsError, match="variant 'full', not 'no-sa'"):
         fusionbench.create_method("ufa-no-sa", weights=str(path)).fuse(gray_a, gray_b)
@@ -332,7 +339,7 @@ def test_method_with_weights_file(tmp_path) -> None:
 def test_shipped_weights_are_listed_with_their_hash() -> None:
     import hashlib
 
-    from fusionbench.ufa.weights import shipped_weights
+    from fusionbench.nets.ufa.weights import shipped_weights
 
     for variant in VARIANTS:
         path = shipped_weights(variant)
@@ -355,7 +362,7 @@ def test_methods_listing_does_not_import_torch() -> None:
 def test_attention_maps_of_shipped_model_follow_focus() -> None:
     """Trained weights: the spatial attention favours the sharp source (paper Fig. 3)."""
     from fusionbench.data import example
-    from fusionbench.ufa.weights import shipped_weights
+    from fusionbench.nets.ufa.weights import shipped_weights
 
     pair = example(color=True)
     model = load_model(shipped_weights("full"))
@@ -364,3 +371,64 @@ def test_attention_maps_of_shipped_model_follow_focus() -> None:
         _, att = model(a, b, return_attention=True)
     left, right = att.spatial[0, 0, :, 16:48].mean(), att.spatial[0, 0, :, 80:112].mean()
     assert float(left) > float(right)  # a is sharp on the left half, b on the right
+
+
+# ------------------------------------------------------------------ pinned to the code before the shared loop
+
+# Recorded with the UFA-only trainer (commit 3f035e4, before fusionbench/ufa moved onto the shared
+# network loop; tests/data/ufa_pinned.py is the script): the shipped weights'
+# tensors (sha256 over name, dtype, shape and bytes in name order), the fused output of a 20x24
+# crop of the embedded example pair with each shipped network, and a 3-step training run.
+PINNED_TENSORS = {
+    "ufa": "5a0cb9e143f3e4b83c72adff201237595abedbec2600b0118e02fbb473d156a6",
+    "ufa-ablation": "29ddeeadce1d50f964e36e8e35bf2d93b55860a57019c348b2c3a576136356e4",
+    "ufa-no-ca": "e95609d06c91e3364fffee214df7b25f1369b9754e732a9ccdc37bf14c834e3a",
+    "ufa-no-sa": "f0fb94913af0d093c6192d36d43a43548197b5a65dfcc7cdffba9d9794c8077c",
+    "ufa-no-ufa": "0fc0ba37f592bf8568e8eff51f290b52bb40b0c083ba921c79102f443637ec1b",
+}
+PINNED = os.path.join(os.path.dirname(__file__), "data", "ufa_pinned.npz")
+
+
+def test_shipped_weights_tensors_are_unchanged() -> None:
+    from safetensors.torch import load_file
+
+    from fusionbench.nets.weights import shipped_weights, tensors_sha256
+
+    for name, digest in PINNED_TENSORS.items():
+        assert tensors_sha256(load_file(str(shipped_weights(name)))) == digest, name
+
+
+def test_fused_outputs_are_unchanged() -> None:
+    """Same input, same shipped weights: the fused images of the code before the refactor (float
+    rounding of another CPU's convolution kernels aside)."""
+    import fusionbench
+
+    pinned = np.load(PINNED)
+    a, b = pinned["input_a"], pinned["input_b"]
+    outputs = {f"fused_{name}": fusionbench.create_method(name).fuse(a, b)
+               for name in ("ufa", "ufa-no-ca", "ufa-no-sa", "ufa-no-ufa")}
+    outputs["fused_ufa-ablation"] = fusionbench.create_method("ufa", weights="ufa-ablation").fuse(a, b)
+    outputs["fused_ufa_gray"] = fusionbench.create_method("ufa").fuse(a[..., 1], b[..., 1])
+    outputs["fused_ufa_tiled"] = fusionbench.create_method("ufa", max_pixels=100, tile=8).fuse(a, b)
+    for key, fused in outputs.items():
+        np.testing.assert_allclose(fused, pinned[key], atol=2e-6, rtol=0, err_msg=key)
+
+
+def test_training_is_unchanged(tmp_path) -> None:
+    """A 3-step run (offline data, a crop change and an lr drop) logs the losses and validation
+    values of the UFA-only trainer and ends with the same weights."""
+    pinned = np.load(PINNED)
+    config = UFAConfig(data="skimage", steps=3, batch=2, crop="16,24@2", lr=1e-3, lr_milestones=[2], val_pairs=2,
+                       val_crop=16, val_every=3, log_every=1, checkpoint_minutes=60.0)
+    result = train("ufa", config, tmp_path / "run")
+    entries = read_log(tmp_path / "run")
+    logged = np.array([[e["step"], e["loss"], e["l1"], e["ssim"], e["lr"], e["crop"]] for e in entries if "loss" in e])
+    np.testing.assert_allclose(logged, pinned["train_log"], rtol=1e-5)
+    val = next(e for e in reversed(entries) if "val_psnr" in e)
+    np.testing.assert_allclose([val["val_psnr"], val["val_ssim"], val["val_l1"], val["val_loss"]], pinned["train_val"], rtol=1e-5)
+    state = load_model(result.weights).state_dict()
+    assert sorted(state) == list(pinned["train_param_names"])
+    np.testing.assert_allclose([float(state[k].double().sum()) for k in sorted(state)], pinned["train_param_sums"],
+                               rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose([float(state[k].double().abs().sum()) for k in sorted(state)],
+                               pinned["train_param_abs_sums"], rtol=1e-5)

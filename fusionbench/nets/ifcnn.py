@@ -18,8 +18,8 @@ multi-focus pairs with ground truth; the authors' loss adds a perceptual term co
 ResNet-101 features, which are not available either, so only its pixel (MSE) term is used.
 
 For two inputs, ``"mean"`` is ``"sum"`` with the fused features halved: CONV3 is linear
-and has no bias, so a SUM model becomes the same network under MEAN by doubling CONV3's
-weights (:meth:`IFCNN.convert_rule`).
+and has no bias, so a SUM network is the same function as a MEAN network with CONV3's
+weights doubled, and either serves both rules.
 """
 
 from __future__ import annotations
@@ -93,14 +93,3 @@ class IFCNN(nn.Module):
         features = self.features(torch.cat([a, b], dim=0))
         fused = self.fuse_features(features[:n], features[n:])
         return self.conv4(self.conv3(fused)) * self.std + self.mean
-
-    def convert_rule(self, rule: str) -> "IFCNN":
-        """Switch between ``"sum"`` and ``"mean"`` without changing the output (CONV3's weights
-        scaled by 2 or 1/2); returns ``self``."""
-        if {self.rule, rule} == {"sum", "mean"}:
-            with torch.no_grad():
-                self.conv3[0].weight.mul_(2.0 if rule == "mean" else 0.5)
-        elif rule != self.rule:
-            raise ValueError(f"IFCNN weights trained with rule {self.rule!r} cannot be used with {rule!r}")
-        self.rule = rule
-        return self

@@ -1,16 +1,13 @@
-"""The base of registered methods backed by a trained local network (DenseFuse, DeepFuse, IFCNN).
+"""Base class of registered fusion methods backed by a trained network (``methods/<name>.py``).
 
-A :class:`NetworkMethod` has the parameters every such method shares:
-
-* ``weights``: a ``.safetensors`` file, or the name of one shipped in ``fusionbench/weights/``
-  without its suffix; None: the method's shipped weights (:meth:`NetworkMethod.default_weights`);
-* ``max_pixels`` / ``tile``: images larger than ``max_pixels`` pixels are processed in
-  ``tile`` x ``tile`` tiles with a halo of the network's receptive radius: the same result,
-  memory bounded by the tile (:func:`fusionbench.nets.tiled.run_local`);
-* ``device``: ``"cpu"`` or a CUDA device such as ``"cuda"`` (float32 on both).
-
-The weights file's sha256 is part of the method's identity (the runner's cache key), and
-the loaded network is cached per process. torch is imported only when a method fuses.
+:class:`NetworkMethod` adds to :class:`~fusionbench.registry.FusionMethod` the parameters
+``weights`` (None: the file shipped for this method; the name of another shipped file; or a
+path) and ``device`` (``"cpu"`` or a CUDA device), puts the weights file's sha256 into the
+method's identity (so the runner's cache follows the weights), and loads the network once per
+process and weights file (:meth:`network`). A subclass implements :meth:`load_network` (file
+-> model in eval mode, raising :class:`~fusionbench.nets.weights.WeightsError` naming the
+file) and ``fuse_gray`` or ``fuse_color``. torch is imported only when a method fuses, so
+listing methods stays fast.
 """
 
 from __future__ import annotations
@@ -21,14 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from fusionbench.registry import FusionMethod
-
+from ..registry import FusionMethod
 from .tiled import DEFAULT_MAX_PIXELS, DEFAULT_TILE
 
-__all__ = ["NetworkMethod"]
+__all__ = ["NetworkMethod", "LocalNetworkMethod"]
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=32)
 def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
     from .weights import sha256_file
 
@@ -36,43 +32,34 @@ def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def _cached_model(cls: type, path: str, sha256: str, key: Any):
-    return cls.load_model(Path(path), key)
+def _cached_network(cls: type["NetworkMethod"], path: str, sha256: str):
+    return cls.load_network(path)
 
 
 @dataclass
 class NetworkMethod(FusionMethod):
-    """A method whose output comes from a trained network (see the module docstring)."""
+    """A fusion method that runs a trained network (see the module docstring).
+
+    ``weights``: a ``.safetensors`` file, or the name of one shipped in ``fusionbench/weights/``
+    without its suffix; None: the file shipped for this method (``<method name>.safetensors``).
+    ``device``: ``"cpu"`` (float32) or a CUDA device such as ``"cuda"``.
+    """
 
     family: ClassVar[str] = "deep"
-    network: ClassVar[str] = ""  # the network's training name, recorded in its weights files
+    shipped: ClassVar[str | None] = None  # shipped weights' name when it is not the method's
 
     weights: str | None = None
-    max_pixels: int = DEFAULT_MAX_PIXELS
-    tile: int = DEFAULT_TILE
     device: str = "cpu"
 
-    def __post_init__(self) -> None:
-        if self.max_pixels < 1 or self.tile < 16:
-            raise ValueError(f"{self.name}: max_pixels must be >= 1 and tile >= 16, got {self.max_pixels}, {self.tile}")
-
-    def default_weights(self) -> str:
-        """Name of the shipped weights used when ``weights`` is None."""
-        return self.name
-
-    def model_key(self) -> Any:
-        """What, besides the file, determines the loaded model (e.g. IFCNN's fusion rule)."""
-        return None
-
     @classmethod
-    def load_model(cls, path: Path, key: Any):
-        """Build the network, load ``path`` into it and return it in eval mode."""
-        raise NotImplementedError
+    def load_network(cls, path: str):
+        """The network stored in weights file ``path``, in eval mode."""
+        raise NotImplementedError(f"{cls.__name__} does not say how to load its network")
 
     def weights_path(self) -> Path:
         from .weights import resolve_weights
 
-        return resolve_weights(self.weights, self.default_weights())
+        return resolve_weights(self.weights, self.shipped or self.name)
 
     def weights_sha256(self) -> str:
         from .weights import WeightsError
@@ -90,19 +77,41 @@ class NetworkMethod(FusionMethod):
         identity["weights_sha256"] = self.weights_sha256()
         return identity
 
-    def model(self):
-        """The loaded network (cached per process), on ``device``."""
-        model = _cached_model(type(self), str(self.weights_path()), self.weights_sha256(), self.model_key())
-        return model.to(self.device)
+    def network(self):
+        """The loaded network (cached per method class, file and content)."""
+        return _cached_network(type(self), str(self.weights_path()), self.weights_sha256())
+
+
+@dataclass
+class LocalNetworkMethod(NetworkMethod):
+    """A :class:`NetworkMethod` whose network is local (fully convolutional, receptive radius
+    ``radius``): images larger than ``max_pixels`` pixels are fused in ``tile`` x ``tile`` tiles
+    with a halo of ``radius`` pixels, the same result with memory bounded by the tile
+    (:func:`fusionbench.nets.tiled.run_local`)."""
+
+    radius: ClassVar[int] = 0
+    trained: ClassVar[str] = ""  # the training name (fusionbench train NAME) recorded in its weights files
+
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    tile: int = DEFAULT_TILE
+
+    def __post_init__(self) -> None:
+        if self.max_pixels < 1 or self.tile < 16:
+            raise ValueError(f"{self.name}: max_pixels must be >= 1 and tile >= 16, got {self.max_pixels}, {self.tile}")
+
+    def run(self, function, *images):
+        """``function(*tensors)`` of the network on images (C, H, W) float32 -> (C', H, W)."""
+        from .tiled import run_local
+
+        return run_local(function, images, self.radius, max_pixels=self.max_pixels, tile=self.tile, device=self.device)
 
     @classmethod
-    def load_state(cls, model, path: Path, what: str) -> dict[str, Any]:
-        """Load the weights file ``path`` into ``model`` (``what`` names it in errors) after
-        checking it was written for this network; returns its metadata."""
+    def load_checked(cls, model, path: str, what: str) -> dict[str, Any]:
+        """Load weights file ``path`` into ``model`` after checking it holds weights of the
+        network :attr:`trained`; returns the file's metadata (errors name the file)."""
         from .weights import WeightsError, load_state, read_metadata
 
         stored = read_metadata(path).get("network")
-        if stored is not None and stored != cls.network:
-            raise WeightsError(f"{path}: holds weights of the network {stored!r}, not {cls.network!r} "
-                               f"(method {cls.name!r})")
+        if stored != cls.trained:
+            raise WeightsError(f"{path}: holds weights of the network {stored!r}, not {cls.trained!r} (method {cls.name!r})")
         return load_state(model, path, what)

@@ -26,7 +26,7 @@ concatenates F_1, F_2 directly.
 
 Inputs and output are float tensors (N, 3, H, W) in [0, 1]. The channel attention pools over
 the whole image, so the output at one pixel depends on every pixel; tiled inference
-(:mod:`fusionbench.ufa.inference`) stays exact by computing the pooled means A_k first and
+(:mod:`fusionbench.nets.ufa.inference`) stays exact by computing the pooled means A_k first and
 passing them in as ``channel_means``.
 """
 

@@ -4,7 +4,7 @@ tiled for large images.
 Images up to ``max_pixels`` go through the network in one piece (several pairs of the same
 size in one batch). Larger images are fused tile by tile, exactly: the channel attention
 pools over the whole image, so a first pass computes the FEB7 features tile by tile (with a
-halo of :func:`~fusionbench.ufa.model.receptive_radius` ("features") = 7 pixels) and
+halo of :func:`~fusionbench.nets.ufa.model.receptive_radius` ("features") = 7 pixels) and
 accumulates their global means A_1, A_2; the second pass fuses each tile with a halo of 14
 pixels (the output's receptive radius) using those means. The result equals the untiled
 forward pass up to float rounding, for about 1.8x the compute; memory stays bounded by the
@@ -50,7 +50,7 @@ def fuse_arrays(
     tile: int = DEFAULT_TILE,
     device: str = "cpu",
 ) -> np.ndarray:
-    """Fuse RGB float32 images in [0, 1] with a :class:`~fusionbench.ufa.model.UFAFuse`.
+    """Fuse RGB float32 images in [0, 1] with a :class:`~fusionbench.nets.ufa.model.UFAFuse`.
 
     ``a``, ``b``: one (H, W, 3) pair, or two sequences of same-size pairs (one batch).
     Returns float32 (H, W, 3) (or (N, H, W, 3)) in [0, 1]. Pairs with more than

@@ -1,35 +1,47 @@
-"""Synthetic multi-focus training pairs for UFA-Fuse, made on the fly (paper Sec. III-C).
+"""Training data of fusionbench's networks, generated on the fly from natural images.
 
-From a sharp source image I_s (the ground truth) and a binary focus map I_f:
-
-* I_b = I_s mean-filtered with a k x k box, k drawn from one of the paper's four intervals
-  [2, 3], [4, 5], [5, 7], [8, 10] (interval uniformly, then k uniformly inside it);
-* near = I_s * I_f + I_b * (1 - I_f), far = I_b * I_f + I_s * (1 - I_f)  (Eq. 11);
-* a random crop, random horizontal / vertical flips, and a random swap of which of near /
-  far is the first input.
-
-Nothing is written to disk; sample ``i`` of a dataset with seed ``s`` depends only on
+Nothing is written to disk: sample ``i`` of a dataset with seed ``s`` depends only on
 ``(s, i)`` (its own ``numpy`` generator), so a training run that is stopped and resumed sees
-exactly the same batches.
+exactly the same batches. Every dataset maps an index to a dict of float32 tensors
+(images (C, H, W) in [0, 1]); :func:`collate` stacks them into batches.
 
-Image + mask sources (:class:`ImageSource`):
+Datasets (the kinds of supervision fusion networks use):
+
+* :class:`MultiFocusDataset` - supervised multi-focus pairs with ground truth and focus mask,
+  made as UFA-Fuse's paper does (Sec. III-C): from a sharp image I_s (the ground truth) and a
+  binary focus map I_f, I_b = I_s mean-filtered with a k x k box (k drawn from one of the
+  paper's intervals [2, 3], [4, 5], [5, 7], [8, 10]: interval uniformly, then k in it);
+  near = I_s * I_f + I_b * (1 - I_f), far = I_b * I_f + I_s * (1 - I_f) (Eq. 11); a random
+  crop, random horizontal / vertical flips and a random swap of which of near / far comes
+  first. Keys ``a``, ``b``, ``gt`` and ``mask`` (1 where ``a`` is the sharp input).
+* :class:`ReconstructionDataset` - crops of natural images for autoencoders (key ``image``).
+* :class:`SourcePairDataset` - source pairs without ground truth for unsupervised losses
+  (keys ``a``, ``b``): multi-focus pairs as above, or exposure pairs (under / over-exposed).
+* :class:`PatchPairDataset` - small patch pairs for focus classifiers (keys ``a``, ``b``,
+  ``label``): the same patch sharp and Gaussian-blurred, label 1 when ``a`` is the sharp one.
+
+All take ``channels``: 3 (RGB) or 1 (gray by MATLAB's ``rgb2gray`` weights).
+
+Image + mask sources (:class:`ImageSource`, :func:`resolve_source` for ``--data``):
 
 * ``bsds500`` - BSDS500 images with their first human segmentation (the layout of
   ``datasets/bsds500`` in the shared data: ``images/<split>/<id>.jpg``,
   ``segments/<split>/<id>.png`` label maps). The focus map is one segment or a union of
   segments of the crop, grown in random order until it covers a random 25-75 % of the crop
   (BSDS has no salient-object masks; segments play their role). Train + val splits train,
-  the test split gives held-out validation pairs.
+  the test split gives held-out validation samples. This is fusionbench's training source:
+  never train on the test sets (Lytro, TNO, medical).
 * a DUTS-style folder - ``DUTS-TR-Image/<name>.jpg`` with ``DUTS-TR-Mask/<name>.png``
-  saliency maps, binarised at half the maximum (paper step ii), as the paper used.
-  Validation pairs come from ``DUTS-TE-Image``/``DUTS-TE-Mask`` when present, else from the
+  saliency maps, binarised at half the maximum (paper step ii), as the UFA-Fuse paper used.
+  Validation samples come from ``DUTS-TE-Image``/``DUTS-TE-Mask`` when present, else from the
   last images in sorted order (left out of training).
 * ``skimage`` - the natural images bundled with scikit-image (works offline) with generated
   focus maps: thresholded smooth random fields (blobs). Two images are held out for
   validation.
 
 All images are float32 RGB in [0, 1] (gray images are replicated to three channels); images
-smaller than the crop are enlarged (bilinear) until the crop fits.
+smaller than the crop are enlarged (bilinear) until the crop fits. Decoded files are kept in
+a per-process cache (:data:`DECODE_CACHE_SIZE` files).
 """
 
 from __future__ import annotations
@@ -44,11 +56,17 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from ..io import RGB2GRAY_COEFFS
+
 __all__ = [
     "BLUR_INTERVALS",
     "ImageSource",
     "Sample",
     "MultiFocusDataset",
+    "ReconstructionDataset",
+    "SourcePairDataset",
+    "PatchPairDataset",
+    "collate",
     "bsds500_source",
     "duts_source",
     "skimage_source",
@@ -92,14 +110,20 @@ class ImageSource:
     def __len__(self) -> int:
         return len(self.images)
 
+    def image(self, index: int) -> np.ndarray:
+        """Image ``index`` as float32 (H, W, 3) in [0, 1] (its mask not read)."""
+        if self.kind == "generated":
+            return _skimage_image(self.images[index])
+        return _as_rgb(_decoded(self.images[index]))
+
     def load(self, index: int) -> tuple[np.ndarray, np.ndarray | None]:
         """Image ``index`` as float32 (H, W, 3) in [0, 1] and its label map / saliency map
         (int32 (H, W) labels or bool (H, W) mask; None for generated masks)."""
         if self.kind == "generated":
             return _skimage_image(self.images[index]), None
         image_path, mask_path = self.images[index], self.masks[index]
-        image = _as_rgb(np.asarray(_open(image_path)))
-        mask = np.asarray(_open(mask_path))
+        image = _as_rgb(_decoded(image_path))
+        mask = _decoded(mask_path)
         if mask.ndim == 3:
             mask = mask[..., 0]
         if mask.shape != image.shape[:2]:
@@ -122,13 +146,22 @@ def _skimage_image(name: str) -> np.ndarray:
     return image
 
 
-def _open(path: str) -> Image.Image:
+# Decoded files kept per process: BSDS500's 400 training images and their label maps take
+# about 250 MB as decoded; decoding a JPEG is a third of a 256x256 sample's cost.
+DECODE_CACHE_SIZE = 1024
+
+
+@functools.lru_cache(maxsize=DECODE_CACHE_SIZE)
+def _decoded(path: str) -> np.ndarray:
+    """The pixels of an image file as PIL decodes them (read-only, cached)."""
     try:
         with Image.open(path) as img:
             img.load()
-            return img.copy()
+            pixels = np.asarray(img.copy())
     except (OSError, ValueError) as exc:
         raise OSError(f"{path}: cannot read training image ({exc})") from exc
+    pixels.flags.writeable = False
+    return pixels
 
 
 def _as_rgb(image: np.ndarray) -> np.ndarray:
@@ -302,27 +335,58 @@ def _fit(image: np.ndarray, mask: np.ndarray | None, crop: int) -> tuple[np.ndar
     return image, mask
 
 
-class MultiFocusDataset:
-    """A ``torch.utils.data.Dataset`` of synthetic multi-focus triples (see module docstring).
+class _Generated:
+    """Base of the generated datasets: ``source``, sample size ``crop``, ``seed``, ``channels``
+    (3: RGB, 1: gray by MATLAB's rgb2gray weights); ``length`` is nominal (any index works)."""
 
-    ``dataset[i]`` is ``(a, b, gt)``: float32 torch tensors (3, crop, crop) in [0, 1], ``a``
-    and ``b`` the two differently focused inputs. :meth:`sample` gives the full record.
-    ``length`` is nominal (pairs are generated, any index works).
-    """
-
-    def __init__(self, source: ImageSource, crop: int = 256, seed: int = 0, length: int = 1_000_000) -> None:
+    def __init__(self, source: ImageSource, crop: int = 256, seed: int = 0, length: int = 1_000_000,
+                 channels: int = 3) -> None:
         if crop < 8:
             raise ValueError(f"crop must be at least 8 pixels, got {crop}")
+        if channels not in (1, 3):
+            raise ValueError(f"channels must be 1 (gray) or 3 (RGB), got {channels}")
         self.source = source
         self.crop = int(crop)
         self.seed = int(seed)
         self.length = int(length)
+        self.channels = int(channels)
 
     def __len__(self) -> int:
         return self.length
 
+    def _rng(self, index: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, int(index)])
+
+    def _tensor(self, image: np.ndarray):
+        """(H, W, 3) float32 -> (C, H, W) torch tensor; gray by rgb2gray when ``channels == 1``."""
+        import torch
+
+        if self.channels == 1:
+            return torch.from_numpy(np.ascontiguousarray(image @ _RGB2GRAY)[np.newaxis])
+        return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))
+
+    def _flipped_crop(self, image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, int, int]:
+        """Random flips of the whole image, then a random ``crop`` x ``crop`` window: (image, y, x)."""
+        for axis, flip in enumerate(rng.integers(2, size=2)):
+            if flip:
+                image = np.flip(image, axis=axis)
+        y, x = _crop_box(image.shape[:2], self.crop, rng)
+        return image, y, x
+
+
+_RGB2GRAY = np.asarray(RGB2GRAY_COEFFS, dtype=np.float32)
+
+
+class MultiFocusDataset(_Generated):
+    """Synthetic multi-focus pairs with ground truth (see the module docstring).
+
+    ``dataset[i]``: ``{"a", "b", "gt"}`` float32 tensors (C, crop, crop) in [0, 1], ``a`` and
+    ``b`` the two differently focused inputs, and ``"mask"`` (1, crop, crop): 1 where ``a`` is
+    the sharp input, 0 where ``b`` is. :meth:`sample` gives the full record.
+    """
+
     def sample(self, index: int) -> Sample:
-        rng = np.random.default_rng([self.seed, int(index)])
+        rng = self._rng(index)
         image_index = int(rng.integers(len(self.source)))
         image, labels = self.source.load(image_index)
         image, labels = _fit(image, labels, self.crop)
@@ -353,9 +417,112 @@ class MultiFocusDataset:
         far = np.where(m, soft, gt)
         return Sample(near, far, gt, mask, blur_size, bool(rng.integers(2)), image_index)
 
-    def __getitem__(self, index: int):
+    def __getitem__(self, index: int) -> dict:
         import torch
 
         s = self.sample(index)
         a, b = s.inputs()
-        return tuple(torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1))) for x in (a, b, s.gt))
+        sharp_a = ~s.mask if s.swapped else s.mask
+        return {"a": self._tensor(a), "b": self._tensor(b), "gt": self._tensor(s.gt),
+                "mask": torch.from_numpy(sharp_a[np.newaxis].astype(np.float32))}
+
+
+class ReconstructionDataset(_Generated):
+    """Crops of natural images for autoencoders (e.g. DenseFuse, SESF-Fuse): a random image,
+    random flips, a random ``crop`` x ``crop`` window. ``dataset[i]``: ``{"image": (C, crop, crop)}``."""
+
+    def __getitem__(self, index: int) -> dict:
+        rng = self._rng(index)
+        image = _fit(self.source.image(int(rng.integers(len(self.source)))), None, self.crop)[0]
+        image, y, x = self._flipped_crop(image, rng)
+        return {"image": self._tensor(image[y : y + self.crop, x : x + self.crop])}
+
+
+# Exposure pairs: each side is shifted by this many stops (uniform) in linear light (gamma 2.2).
+EXPOSURE_STOPS = (1.0, 3.0)
+GAMMA = 2.2
+
+
+class SourcePairDataset(_Generated):
+    """Source pairs without ground truth, for unsupervised losses (e.g. DeepFuse's MEF-SSIM,
+    MFF-GAN). ``dataset[i]``: ``{"a", "b"}`` (C, crop, crop).
+
+    ``kind="multi-focus"``: the inputs of :class:`MultiFocusDataset` sample ``i`` (same seed,
+    same pairs). ``kind="exposure"``: an under- and an over-exposed version of one crop: the
+    image is linearised (``x ** 2.2``), multiplied by ``2 ** -s_u`` and ``2 ** s_o`` with
+    ``s_u, s_o`` uniform in :data:`EXPOSURE_STOPS`, clipped to [0, 1] (the sensor saturates)
+    and gamma-encoded again; which one comes first is random.
+    """
+
+    KINDS = ("multi-focus", "exposure")
+
+    def __init__(self, source: ImageSource, crop: int = 256, seed: int = 0, length: int = 1_000_000,
+                 channels: int = 3, kind: str = "multi-focus") -> None:
+        super().__init__(source, crop, seed, length, channels)
+        if kind not in self.KINDS:
+            raise ValueError(f"unknown source-pair kind {kind!r}; choose one of {self.KINDS}")
+        self.kind = kind
+        self._multi_focus = MultiFocusDataset(source, crop, seed, length, channels)
+
+    def __getitem__(self, index: int) -> dict:
+        if self.kind == "multi-focus":
+            s = self._multi_focus.sample(index)
+            a, b = s.inputs()
+            return {"a": self._tensor(a), "b": self._tensor(b)}
+        rng = self._rng(index)
+        image = _fit(self.source.image(int(rng.integers(len(self.source)))), None, self.crop)[0]
+        image, y, x = self._flipped_crop(image, rng)
+        linear = image[y : y + self.crop, x : x + self.crop] ** np.float32(GAMMA)
+        under, over = (np.clip(linear * np.float32(2.0 ** (sign * rng.uniform(*EXPOSURE_STOPS))), 0, 1)
+                       ** np.float32(1 / GAMMA) for sign in (-1, 1))
+        a, b = (over, under) if rng.integers(2) else (under, over)
+        return {"a": self._tensor(a.astype(np.float32)), "b": self._tensor(b.astype(np.float32))}
+
+
+class PatchPairDataset(_Generated):
+    """Patch pairs for a focus classifier (Liu et al., Information Fusion 36, 2017: 16x16 patches
+    of natural images and Gaussian-blurred versions of them).
+
+    A random patch of ``crop`` x ``crop`` pixels (after random flips) and the same patch blurred
+    ``level`` times (``level`` uniform in 1..``max_level``) by a Gaussian of standard deviation
+    ``sigma`` cut off at ``radius`` pixels (a (2 radius + 1)^2 kernel; Liu et al.: sigma 2, 7x7,
+    five levels, each level blurring the previous one). The blur is computed on the patch plus a
+    margin of ``level * radius`` pixels, mirrored only at the image border, so it equals the blur
+    of the whole image. With probability 1/2 the sharp patch is ``a`` (``label`` 1), else ``b``
+    (``label`` 0). ``dataset[i]``: ``{"a", "b"}`` (C, crop, crop) and ``"label"`` (a float32 scalar).
+    Gray by default (``channels=1``), as Liu et al. trained.
+    """
+
+    def __init__(self, source: ImageSource, crop: int = 16, seed: int = 0, length: int = 1_000_000,
+                 channels: int = 1, sigma: float = 2.0, radius: int = 3, max_level: int = 5) -> None:
+        super().__init__(source, crop, seed, length, channels)
+        if sigma <= 0 or radius < 1 or max_level < 1:
+            raise ValueError("sigma must be > 0, radius and max_level >= 1")
+        self.sigma, self.radius, self.max_level = float(sigma), int(radius), int(max_level)
+
+    def __getitem__(self, index: int) -> dict:
+        import torch
+
+        rng = self._rng(index)
+        image = _fit(self.source.image(int(rng.integers(len(self.source)))), None, self.crop)[0]
+        level = int(rng.integers(1, self.max_level + 1))
+        image, y, x = self._flipped_crop(image, rng)
+        margin = level * self.radius
+        y0, x0 = max(0, y - margin), max(0, x - margin)
+        window = image[y0 : min(image.shape[0], y + self.crop + margin), x0 : min(image.shape[1], x + self.crop + margin)]
+        blurred = window
+        for _ in range(level):
+            blurred = ndimage.gaussian_filter(blurred, (self.sigma, self.sigma, 0), mode="reflect",
+                                              truncate=self.radius / self.sigma)
+        sharp = image[y : y + self.crop, x : x + self.crop]
+        soft = blurred[y - y0 : y - y0 + self.crop, x - x0 : x - x0 + self.crop].astype(np.float32)
+        label = int(rng.integers(2))
+        a, b = (sharp, soft) if label else (soft, sharp)
+        return {"a": self._tensor(a), "b": self._tensor(b), "label": torch.tensor(float(label))}
+
+
+def collate(items: Sequence[dict]) -> dict:
+    """Stack samples (dicts of tensors) into a batch (a dict of tensors with a leading batch axis)."""
+    import torch
+
+    return {key: torch.stack([item[key] for item in items]) for key in items[0]}

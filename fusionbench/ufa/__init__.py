@@ -1,8 +1,0 @@
-"""UFA-Fuse (Zang et al., "UFA-FUSE: A novel deep supervised and hybrid model for multi-focus
-image fusion", IEEE Trans. Instrum. Meas. 2021): network (:mod:`.model`), synthetic training
-pairs (:mod:`.data`), training (:mod:`.train`), weights files (:mod:`.weights`), inference
-(:mod:`.inference`) and training curves (:mod:`.plot`). The registered fusion methods
-``ufa``, ``ufa-no-ca``, ``ufa-no-sa``, ``ufa-no-ufa`` live in ``fusionbench.methods.ufa``.
-
-Submodules import torch; this package itself does not, so importing fusionbench stays fast.
-"""
