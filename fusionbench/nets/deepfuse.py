@@ -161,3 +161,81 @@ def deepfuse_loss(a: torch.Tensor, b: torch.Tensor, fused: torch.Tensor, luminan
     if luminance_weight > 0:
         loss = loss + luminance_weight * (1 - lum)
     return loss, score, lum
+
+
+# --- training (fusionbench train deepfuse) --------------------------------------------------
+
+from dataclasses import dataclass  # noqa: E402  (training declarations below the network)
+
+from .data import SourcePairDataset, resolve_source  # noqa: E402
+from .init import he_normal_  # noqa: E402
+from .network import Curve, Network, TrainConfig, float32, option  # noqa: E402
+
+
+@dataclass
+class DeepFuseConfig(TrainConfig):
+    """:class:`~fusionbench.nets.network.TrainConfig` plus the kinds of source pairs and the
+    weight of the luminance term. The paper trains on 64x64 patches, Adam lr 1e-4."""
+
+    pairs: str = option("exposure,multi-focus", "kinds of source pairs, comma-separated, used in turn "
+                        "(exposure: under/over-exposed; multi-focus: synthetic focus pairs)")
+    luminance_weight: float = option(1.0, "weight of the luminance term added to 1 - MEF-SSIM (0: the paper's loss)")
+    crop: str = option("64", "crop size, or schedule SIZE[@STEP],... (paper: 64)")
+    val_crop: int = option(128, "size of the validation samples")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        kinds = self.pair_kinds()
+        if not kinds or any(k not in SourcePairDataset.KINDS for k in kinds):
+            raise ValueError(f"--pairs {self.pairs!r}: choose from {', '.join(SourcePairDataset.KINDS)}")
+        if self.luminance_weight < 0:
+            raise ValueError(f"luminance_weight must be >= 0, got {self.luminance_weight}")
+
+    def pair_kinds(self) -> list[str]:
+        return [k.strip() for k in self.pairs.split(",") if k.strip()]
+
+
+class _Interleaved:
+    """Sample ``i`` from dataset ``i % len(datasets)`` (each depends only on (seed, i))."""
+
+    def __init__(self, datasets: list) -> None:
+        self.datasets = datasets
+
+    def __len__(self) -> int:
+        return min(len(d) for d in self.datasets)
+
+    def __getitem__(self, index: int) -> dict:
+        return self.datasets[index % len(self.datasets)][index]
+
+
+class DeepFuseNetwork(Network):
+    name = "deepfuse"
+    config_class = DeepFuseConfig
+    summary = "DeepFuse (Prabhakar et al., ICCV 2017): unsupervised, MEF-SSIM loss on gray source pairs"
+    curves = (
+        Curve("loss", "training loss  (1−MEF-SSIM) + w(1−luminance)"),
+        Curve("mef_ssim", "training 1 − MEF-SSIM", transform=lambda s: 1.0 - s),
+        Curve("val_mef_ssim", "validation MEF-SSIM", log=False),
+    )
+
+    def build(self, config: DeepFuseConfig):
+        return he_normal_(DeepFuse())
+
+    def dataset(self, config: DeepFuseConfig, role: str, crop: int, seed: int):
+        source = resolve_source(config.data, role, config.data_dir)
+        return _Interleaved([SourcePairDataset(source, crop=crop, seed=seed, channels=1, kind=kind)
+                             for kind in config.pair_kinds()])
+
+    def loss(self, model, batch: dict, config: DeepFuseConfig) -> dict:
+        fused = model(batch["a"], batch["b"])
+        with float32(fused):
+            loss, score, lum = deepfuse_loss(batch["a"].float(), batch["b"].float(), fused, config.luminance_weight)
+        terms = {"loss": loss, "mef_ssim": score}
+        if config.luminance_weight > 0:
+            terms["luminance"] = lum
+        return terms
+
+    def validate(self, model, batch: dict, config: DeepFuseConfig) -> dict[str, float]:
+        fused = model(batch["a"], batch["b"]).float().clamp(0, 1)
+        loss, score, lum = deepfuse_loss(batch["a"].float(), batch["b"].float(), fused, config.luminance_weight)
+        return {"val_mef_ssim": float(score), "val_loss": float(loss)}

@@ -96,3 +96,68 @@ def fuse_features(phi_1: torch.Tensor, phi_2: torch.Tensor, rule: str) -> torch.
         w1, w2 = l1_weights(phi_1, phi_2)
         return w1 * phi_1 + w2 * phi_2
     raise ValueError(f"unknown DenseFuse fusion rule {rule!r}; choose one of {RULES}")
+
+
+# --- training (fusionbench train densefuse) -------------------------------------------------
+
+from dataclasses import dataclass  # noqa: E402  (training declarations below the network)
+
+from .data import ReconstructionDataset, resolve_source  # noqa: E402
+from .init import he_normal_  # noqa: E402
+from .losses import psnr, ssim  # noqa: E402
+from .network import Curve, Network, TrainConfig, float32, option  # noqa: E402
+
+
+@dataclass
+class DenseFuseConfig(TrainConfig):
+    """:class:`~fusionbench.nets.network.TrainConfig` plus the SSIM weight lambda of the loss
+    (paper: 1e2). The paper trains on 256x256 gray images, batch 2, Adam lr 1e-4."""
+
+    ssim_weight: float = option(SSIM_WEIGHT, "lambda: loss = MSE + lambda * (1 - SSIM)", flag="--lambda")
+    crop: str = option("256", "crop size, or schedule SIZE[@STEP],... (paper: 256)")
+    batch: int = option(2, "images per step (paper: 2)")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.ssim_weight < 0:
+            raise ValueError(f"lambda must be >= 0, got {self.ssim_weight}")
+
+
+def reconstruction_loss(out, image, ssim_weight: float):
+    """``(loss, mse, ssim)``: ``MSE(out, image) + ssim_weight * (1 - SSIM(out, image))`` (paper Eq. 1-3)."""
+    out, image = out.float(), image.float()
+    mse = ((out - image) ** 2).mean()
+    s = ssim(out, image)
+    return mse + ssim_weight * (1.0 - s), mse, s
+
+
+class DenseFuseNetwork(Network):
+    name = "densefuse"
+    config_class = DenseFuseConfig
+    summary = "DenseFuse (Li & Wu, IEEE TIP 2019): autoencoder on gray natural-image crops"
+    curves = (
+        Curve("loss", "training loss  MSE + λ(1−SSIM)"),
+        Curve("mse", "training MSE"),
+        Curve("ssim", "training 1 − SSIM", transform=lambda s: 1.0 - s),
+        Curve("val_psnr", "validation reconstruction PSNR (dB)", log=False),
+    )
+
+    def build(self, config: DenseFuseConfig):
+        return he_normal_(DenseFuse())
+
+    def dataset(self, config: DenseFuseConfig, role: str, crop: int, seed: int):
+        return ReconstructionDataset(resolve_source(config.data, role, config.data_dir), crop=crop, seed=seed, channels=1)
+
+    def loss(self, model, batch: dict, config: DenseFuseConfig) -> dict:
+        out = model(batch["image"])
+        with float32(out):
+            loss, mse, s = reconstruction_loss(out, batch["image"], config.ssim_weight)
+        return {"loss": loss, "mse": mse, "ssim": s}
+
+    def validate(self, model, batch: dict, config: DenseFuseConfig) -> dict[str, float]:
+        out = model(batch["image"]).float().clamp(0, 1)
+        loss, mse, s = reconstruction_loss(out, batch["image"], config.ssim_weight)
+        return {"val_psnr": psnr(out, batch["image"]), "val_ssim": float(s), "val_loss": float(loss)}
+
+    def run_label(self, config: DenseFuseConfig) -> str:
+        return f"densefuse, λ={config.ssim_weight:g}"

@@ -93,3 +93,63 @@ class IFCNN(nn.Module):
         features = self.features(torch.cat([a, b], dim=0))
         fused = self.fuse_features(features[:n], features[n:])
         return self.conv4(self.conv3(fused)) * self.std + self.mean
+
+
+# --- training (fusionbench train ifcnn) -----------------------------------------------------
+
+from dataclasses import dataclass  # noqa: E402  (training declarations below the network)
+
+from .data import MultiFocusDataset, resolve_source  # noqa: E402
+from .init import he_normal_  # noqa: E402
+from .losses import psnr, ssim  # noqa: E402
+from .network import Curve, Network, TrainConfig, float32, option  # noqa: E402
+
+
+@dataclass
+class IFCNNConfig(TrainConfig):
+    """:class:`~fusionbench.nets.network.TrainConfig` plus the fusion rule. Batch normalisation
+    needs the whole batch at once, so ``micro_batch_pixels`` defaults to no chunking."""
+
+    rule: str = option("max", "element-wise fusion rule the network is trained with", choices=RULES)
+    micro_batch_pixels: int = option(1 << 30, "process a batch in chunks of this many pixels "
+                                     "(chunks change batch normalisation's statistics)")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.rule not in RULES:
+            raise ValueError(f"unknown IFCNN fusion rule {self.rule!r}; choose one of {RULES}")
+
+
+class IFCNNNetwork(Network):
+    name = "ifcnn"
+    config_class = IFCNNConfig
+    summary = ("IFCNN (Zhang et al., Information Fusion 2020): supervised on synthetic multi-focus pairs, "
+               "MSE loss, from scratch; --rule max|sum|mean")
+    curves = (
+        Curve("loss", "training loss  MSE"),
+        Curve("val_psnr", "validation PSNR (dB), held-out pairs", log=False),
+    )
+
+    def build(self, config: IFCNNConfig):
+        return he_normal_(IFCNN(config.rule), mode="fan_out")
+
+    def dataset(self, config: IFCNNConfig, role: str, crop: int, seed: int):
+        return MultiFocusDataset(resolve_source(config.data, role, config.data_dir), crop=crop, seed=seed)
+
+    def loss(self, model, batch: dict, config: IFCNNConfig) -> dict:
+        fused = model(batch["a"], batch["b"])
+        with float32(fused):
+            return {"loss": ((fused.float() - batch["gt"]) ** 2).mean()}
+
+    def validate(self, model, batch: dict, config: IFCNNConfig) -> dict[str, float]:
+        out = model(batch["a"], batch["b"]).float().clamp(0, 1)
+        return {"val_psnr": psnr(out, batch["gt"]), "val_ssim": float(ssim(out, batch["gt"]))}
+
+    def weights_name(self, config: IFCNNConfig) -> str:
+        return f"ifcnn-{config.rule}"
+
+    def weights_metadata(self, config: IFCNNConfig) -> dict[str, str]:
+        return {"rule": config.rule}
+
+    def run_label(self, config: IFCNNConfig) -> str:
+        return f"ifcnn-{config.rule}"
