@@ -138,3 +138,22 @@ def test_listing_methods_does_not_import_torch() -> None:
 
     code = "import sys, fusionbench; fusionbench.list_methods(); print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
+def test_paper_tables_map_their_network_rows_to_our_methods() -> None:
+    from fusionbench.paper import published
+    from fusionbench.runner import parse_method_specs
+
+    dense = {"DenseFuse-ADD": "densefuse[rule=add]", "DeepFuse": "deepfuse"}
+    expected = {
+        "table5": {**dense, "DenseFuse-L1": "densefuse[rule=l1]", "IFCNN-MAX": "ifcnn[rule=max]"},
+        "table6": {**dense, "IFCNN-SUM": "ifcnn[rule=sum]"},
+        "table7": {**dense, "IFCNN-SUM": "ifcnn[rule=sum]"},
+    }
+    for table, rows in expected.items():
+        frame, _ = published(table)
+        mapping = dict(zip(frame["row"], frame["method"]))
+        for row, spec in rows.items():
+            assert mapping[row] == spec, (table, row)
+            parsed = parse_method_specs(spec)[0]
+            fusionbench.create_method(parsed.name, **parsed.params)  # a valid spec
