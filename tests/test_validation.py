@@ -57,3 +57,24 @@ def test_command_line_writes_the_report(folders, tmp_path: Path) -> None:
     assert main(argv) == 0
     text = out.read_text()
     assert "python -m fusionbench.validation lp --reference-pattern" in text and "| p1 |" in text
+
+
+def test_metrics_of_ours_and_the_authors_images(folders, tmp_path: Path) -> None:
+    sources, references = folders
+    copy = tmp_path / "repo"
+    copy.mkdir()
+    (copy / "LP-p1.png").write_bytes((references / "p1_LP.png").read_bytes())  # another naming scheme
+    out = tmp_path / "report.md"
+    argv = ["lp", "--reference-pattern", "{pair}_LPJ.jpg", "--data-dir", str(tmp_path), "--reference-dir", str(references),
+            "--pairs", "p1", "--metrics", "Qabf,AVG", "--also", f"repo={copy}/LP-{{pair}}.png", "--out", str(out)]
+    assert main(argv) == 0
+    text = out.read_text()
+    ours = fusionbench.evaluate(*(np.asarray(Image.open(sources / f"p1-{r}.png")) for r in "AB"),
+                                np.asarray(Image.open(references / "p1_LP.png")), metrics="Qabf,AVG")
+    # The lossless copy is our output exactly: same metrics, infinite PSNR, +0.0 %.
+    assert f"| ours | {ours['Qabf']:.4f} | {ours['AVG']:.4f} | - |" in text
+    assert f"| repo | {ours['Qabf']:.4f} | {ours['AVG']:.4f} | inf |" in text
+    assert "| ours vs repo | +0.0% | +0.0% | |" in text
+    assert "| p1 | authors |" in text
+    with pytest.raises(SystemExit):
+        main(argv[:-4] + ["--also", "repo=/nowhere.png"])
