@@ -36,5 +36,5 @@ class DeepFuseMethod(LocalNetworkMethod):
         return model.eval()
 
     def fuse_gray(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        model = self.network().to(self.device)
+        model = self.model()
         return self.run(lambda x, y: model(x, y).clamp(0.0, 1.0), a[np.newaxis], b[np.newaxis])[0]

@@ -43,5 +43,5 @@ class DenseFuseMethod(LocalNetworkMethod):
         return model.eval()
 
     def fuse_gray(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        model = self.network().to(self.device)
+        model = self.model()
         return self.run(lambda x, y: model.fuse(x, y, self.rule), a[np.newaxis], b[np.newaxis])[0]

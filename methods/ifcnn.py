@@ -59,7 +59,7 @@ class IFCNNMethod(LocalNetworkMethod):
         return model.eval()
 
     def fuse_color(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        model = self.network().to(self.device)
+        model = self.model()
         if (model.rule == "max") != (self.rule == "max"):
             from fusionbench.nets.weights import WeightsError
 
