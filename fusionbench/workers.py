@@ -239,8 +239,12 @@ def _death_message(code: int) -> str:
 def _receive(stream: BinaryIO) -> Any:
     import cloudpickle
 
+    return cloudpickle.loads(_read_message(stream))
+
+
+def _read_message(stream: BinaryIO) -> bytes:
     header = _read_exactly(stream, _HEADER.size)
-    return cloudpickle.loads(_read_exactly(stream, _HEADER.unpack(header)[0]))
+    return _read_exactly(stream, _HEADER.unpack(header)[0])
 
 
 def _read_exactly(stream: BinaryIO, size: int) -> bytes:
@@ -285,12 +289,15 @@ def serve() -> None:
     sys.stdout = sys.stderr
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides
     _exit_with_parent()
+    import cloudpickle
+
     while True:
         try:
-            function, argument = _receive(requests)
+            message = _read_message(requests)
         except EOFError:
             return
-        try:
+        try:  # unpickling too: a class whose module this process cannot import fails here
+            function, argument = cloudpickle.loads(message)
             reply = ("ok", function(argument))
         except BaseException:
             reply = ("error", traceback.format_exc())

@@ -432,3 +432,34 @@ def test_training_is_unchanged(tmp_path) -> None:
                                rtol=1e-4, atol=1e-6)
     np.testing.assert_allclose([float(state[k].double().abs().sum()) for k in sorted(state)],
                                pinned["train_param_abs_sums"], rtol=1e-5)
+
+
+def test_shipped_weights_carry_a_verified_tensor_checksum(recwarn) -> None:
+    from fusionbench.nets.weights import load_tensors, shipped_weights
+
+    for name in PINNED_TENSORS:
+        tensors, meta = load_tensors(shipped_weights(name))
+        assert meta["tensors_sha256"] == PINNED_TENSORS[name] and meta["network"] == "ufa"
+        assert meta["info"]["device"] == "cpu" and sum(meta["info"]["samples_seen"].values()) == 8 * meta["info"]["step"]
+    assert not [w for w in recwarn if "checksum" in str(w.message)]
+
+
+def test_damaged_shipped_weights_are_refused_naming_the_file(tmp_path) -> None:
+    """A copy of the shipped ufa weights with a few tensor bytes changed (the header intact):
+    loading it, directly or through the method, raises WeightsError naming the file."""
+    import fusionbench
+    from fusionbench.nets.weights import shipped_weights
+
+    data = bytearray(shipped_weights("ufa").read_bytes())
+    start = 8 + int.from_bytes(data[:8], "little")  # the tensors follow the JSON header
+    for offset in (start + 1001, len(data) - 3):
+        data[offset] ^= 0x01
+    damaged = tmp_path / "ufa-damaged.safetensors"
+    damaged.write_bytes(bytes(data))
+    assert read_metadata(damaged)["variant"] == "full"
+    with pytest.raises(WeightsError, match=r"ufa-damaged.safetensors: the tensors do not match the checksum"):
+        load_model(damaged)
+    rng = np.random.default_rng(0)
+    a, b = rng.random((16, 16, 3), dtype=np.float32), rng.random((16, 16, 3), dtype=np.float32)
+    with pytest.raises(WeightsError, match="ufa-damaged.safetensors"):
+        fusionbench.create_method("ufa", weights=str(damaged)).fuse(a, b)

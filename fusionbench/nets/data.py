@@ -66,6 +66,7 @@ __all__ = [
     "ReconstructionDataset",
     "SourcePairDataset",
     "PatchPairDataset",
+    "PatchSample",
     "collate",
     "bsds500_source",
     "duts_source",
@@ -500,25 +501,39 @@ class PatchPairDataset(_Generated):
             raise ValueError("sigma must be > 0, radius and max_level >= 1")
         self.sigma, self.radius, self.max_level = float(sigma), int(radius), int(max_level)
 
-    def __getitem__(self, index: int) -> dict:
-        import torch
-
+    def sample(self, index: int) -> "PatchSample":
         rng = self._rng(index)
-        image = _fit(self.source.image(int(rng.integers(len(self.source)))), None, self.crop)[0]
+        image_index = int(rng.integers(len(self.source)))
+        image = _fit(self.source.image(image_index), None, self.crop)[0]
         level = int(rng.integers(1, self.max_level + 1))
         image, y, x = self._flipped_crop(image, rng)
         margin = level * self.radius
         y0, x0 = max(0, y - margin), max(0, x - margin)
-        window = image[y0 : min(image.shape[0], y + self.crop + margin), x0 : min(image.shape[1], x + self.crop + margin)]
-        blurred = window
+        blurred = image[y0 : min(image.shape[0], y + self.crop + margin), x0 : min(image.shape[1], x + self.crop + margin)]
         for _ in range(level):
             blurred = ndimage.gaussian_filter(blurred, (self.sigma, self.sigma, 0), mode="reflect",
                                               truncate=self.radius / self.sigma)
-        sharp = image[y : y + self.crop, x : x + self.crop]
+        sharp = np.ascontiguousarray(image[y : y + self.crop, x : x + self.crop])
         soft = blurred[y - y0 : y - y0 + self.crop, x - x0 : x - x0 + self.crop].astype(np.float32)
-        label = int(rng.integers(2))
-        a, b = (sharp, soft) if label else (soft, sharp)
-        return {"a": self._tensor(a), "b": self._tensor(b), "label": torch.tensor(float(label))}
+        return PatchSample(sharp, soft, int(rng.integers(2)), level, image_index)
+
+    def __getitem__(self, index: int) -> dict:
+        import torch
+
+        s = self.sample(index)
+        a, b = (s.sharp, s.soft) if s.label else (s.soft, s.sharp)
+        return {"a": self._tensor(a), "b": self._tensor(b), "label": torch.tensor(float(s.label))}
+
+
+class PatchSample(NamedTuple):
+    """One patch pair of :class:`PatchPairDataset` (float32 (crop, crop, 3)): the sharp patch,
+    its blurred version, the label (1: ``a`` is the sharp one), the blur level and the image."""
+
+    sharp: np.ndarray
+    soft: np.ndarray
+    label: int
+    level: int
+    image_index: int
 
 
 def collate(items: Sequence[dict]) -> dict:

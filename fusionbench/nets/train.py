@@ -16,7 +16,9 @@ loop does the rest. A run lives in one folder:
 
 Batch ``k`` holds dataset samples ``k*batch .. k*batch + batch - 1``, samples depend only on
 (seed, index) and the RNG state is checkpointed, so ``resume=True`` continues bit for bit:
-N steps straight equal N/2 + resume + N/2 (on the same hardware). On CUDA the loss runs under
+N steps straight equal N/2 + resume + N/2 (on the same hardware), with or without data
+worker processes. Loss values are read from the device only when logged, which is also when
+a non-finite loss stops the run (``FloatingPointError``; the last checkpoint is kept). On CUDA the loss runs under
 bf16 autocast (networks compute precision-sensitive terms inside
 :func:`~fusionbench.nets.network.float32`) with cuDNN autotuning, so GPU runs are reproducible
 only up to cuDNN's algorithm choice; validation runs in float32.
@@ -198,7 +200,7 @@ def _batches(dataset, first: int, last: int, batch: int, workers: int, pin: bool
 
     # A private generator: worker seeding must not draw from the global RNG (checkpointed).
     loader = DataLoader(dataset, batch_sampler=_Sampler(first, last, batch), num_workers=workers, collate_fn=collate,
-                        pin_memory=pin, prefetch_factor=4, generator=torch.Generator())
+                        pin_memory=pin, prefetch_factor=2, generator=torch.Generator())
     yield from loader
 
 
@@ -335,7 +337,7 @@ def train(
             crop = config.crop_at(step)
             t0 = time.perf_counter()
             if stream is None or step >= phase_end:  # a new crop phase: a new dataset and batch stream
-                phase_end = min([config.steps] + [start for _, start in parse_crop_schedule(config.crop) if start > step])
+                phase_end = min([config.steps] + [first for _, first in parse_crop_schedule(config.crop) if first > step])
                 stream = _batches(network.dataset(config, "train", crop, config.seed), step, phase_end,
                                   config.batch, config.workers, dev.type == "cuda")
             batch = _to_device(next(stream), dev, memory_format)
