@@ -9,6 +9,9 @@ fused by ``rule`` and decoded (:mod:`fusionbench.nets.densefuse`, training recor
 * ``rule="add"``: the features are added (the paper's DenseFuse-ADD);
 * ``rule="l1"``: weighted by their l1-norm activity, block-averaged over 3x3 (DenseFuse-L1).
 
+The decoded image is stretched linearly onto the sources' joint range, as the authors' code
+stretches it onto the 8-bit range (:func:`fusionbench.nets.densefuse.stretch`).
+
 Gray network: colour pairs are fused on Y with the registry's colour policy. Other
 parameters (``weights``, ``device``, ``max_pixels``, ``tile``): :mod:`fusionbench.nets.method`.
 """
@@ -43,5 +46,8 @@ class DenseFuseMethod(LocalNetworkMethod):
         return model.eval()
 
     def fuse_gray(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        from fusionbench.nets.densefuse import stretch
+
         model = self.model()
-        return self.run(lambda x, y: model.fuse(x, y, self.rule), a[np.newaxis], b[np.newaxis])[0]
+        decoded = self.run(lambda x, y: model.fuse(x, y, self.rule), a[np.newaxis], b[np.newaxis])[0]
+        return stretch(decoded, min(a.min(), b.min()), max(a.max(), b.max()))

@@ -157,3 +157,14 @@ def test_paper_tables_map_their_network_rows_to_our_methods() -> None:
             assert mapping[row] == spec, (table, row)
             parsed = parse_method_specs(spec)[0]
             fusionbench.create_method(parsed.name, **parsed.params)  # a valid spec
+
+
+def test_densefuse_output_spans_the_sources_range(weight_files) -> None:
+    """The authors' min-max normalisation: the ADD rule's doubled features are not twice as bright."""
+    rng = np.random.default_rng(2)
+    a = (0.1 + 0.6 * rng.random((30, 34))).astype(np.float32)
+    b = (0.2 + 0.5 * rng.random((30, 34))).astype(np.float32)
+    for rule in ("add", "l1"):
+        fused = fusionbench.fuse(a, b, "densefuse", rule=rule, weights=str(weight_files["densefuse"]))
+        assert fused.min() == pytest.approx(min(a.min(), b.min()), abs=1e-6)
+        assert fused.max() == pytest.approx(max(a.max(), b.max()), abs=1e-6)

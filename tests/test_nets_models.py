@@ -48,8 +48,7 @@ def test_forward_shapes() -> None:
     assert model.encode(gray).shape == (2, 64, 20, 24)
     assert model(gray).shape == gray.shape
     for rule in densefuse.RULES:
-        out = model.fuse(gray, gray.flip(0), rule)
-        assert out.shape == gray.shape and out.min() >= 0 and out.max() <= 1
+        assert model.fuse(gray, gray.flip(0), rule).shape == gray.shape
     assert DeepFuse()(gray, gray.flip(0)).shape == gray.shape
     rgb = torch.rand(2, 3, 20, 24)
     for rule in ifcnn.RULES:
@@ -82,6 +81,16 @@ def test_densefuse_l1_rule_on_hand_made_features() -> None:
     # Activity 0 in both sources: equal weights, no NaN.
     w1, w2 = l1_weights(torch.zeros(1, 64, 3, 3), torch.zeros(1, 64, 3, 3))
     assert torch.all(w1 == 0.5) and torch.all(w2 == 0.5)
+
+
+def test_densefuse_stretch_maps_the_extremes_onto_the_range() -> None:
+    from fusionbench.nets.densefuse import stretch
+
+    decoded = np.array([[0.2, 1.6], [0.9, 0.55]], dtype=np.float32)
+    out = stretch(decoded, 16 / 255, 235 / 255)
+    np.testing.assert_allclose(out, 16 / 255 + (decoded - 0.2) / 1.4 * (219 / 255), rtol=1e-6)
+    assert out.dtype == np.float32 and out.min() == pytest.approx(16 / 255) and out.max() == pytest.approx(235 / 255)
+    np.testing.assert_array_equal(stretch(np.full((2, 2), 1.3, np.float32), 0.0, 1.0), np.ones((2, 2)))
 
 
 def test_ifcnn_rules_on_hand_made_features() -> None:

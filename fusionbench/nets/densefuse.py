@@ -20,16 +20,23 @@ Fusion (Sec. III-C) of the encoder features phi_1, phi_2 (k = 2 sources, M = 64 
   normalisation, not an exponential one; the authors' code does the same) and
   f = sum_i w_i phi_i; equal weights where both activities are 0.
 
-The decoder turns f into the fused image, clipped to [0, 1].
+The decoder turns f into the fused image. The authors' code then stretches it linearly to the
+full 8-bit range (its minimum to 0, its maximum to 255: scipy's ``imsave`` does it in their
+TensorFlow code, an explicit min-max normalisation in their PyTorch code); without it the
+ADD rule's doubled features would make the image about twice as bright. :func:`stretch`
+does the same to the joint range of the two sources, which is the full range for typical
+8-bit sources and Y's legal range [16, 235] / 255 when fusionbench's colour policy hands the
+network luminance.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["RULES", "SSIM_WEIGHT", "BLOCK_RADIUS", "DenseFuse", "fuse_features", "l1_weights", "RECEPTIVE_RADIUS"]
+__all__ = ["RULES", "SSIM_WEIGHT", "BLOCK_RADIUS", "DenseFuse", "fuse_features", "l1_weights", "stretch", "RECEPTIVE_RADIUS"]
 
 RULES = ("add", "l1")
 SSIM_WEIGHT = 100.0  # lambda of the loss, the paper's 1e2
@@ -71,10 +78,11 @@ class DenseFuse(nn.Module):
         return self.decode(self.encode(x))
 
     def fuse(self, a: torch.Tensor, b: torch.Tensor, rule: str = "add") -> torch.Tensor:
-        """Fuse (N, 1, H, W) images with ``rule`` (:data:`RULES`) -> (N, 1, H, W) in [0, 1]."""
+        """Fuse (N, 1, H, W) images with ``rule`` (:data:`RULES`) -> (N, 1, H, W), the decoder's
+        output before :func:`stretch`."""
         n = a.shape[0]
         features = self.encode(torch.cat([a, b], dim=0))
-        return self.decode(fuse_features(features[:n], features[n:], rule)).clamp(0.0, 1.0)
+        return self.decode(fuse_features(features[:n], features[n:], rule))
 
 
 def l1_weights(phi_1: torch.Tensor, phi_2: torch.Tensor, radius: int = BLOCK_RADIUS) -> tuple[torch.Tensor, torch.Tensor]:
@@ -86,6 +94,15 @@ def l1_weights(phi_1: torch.Tensor, phi_2: torch.Tensor, radius: int = BLOCK_RAD
     total = activity[0] + activity[1]
     w1 = torch.where(total > 0, activity[0] / total.clamp_min(torch.finfo(total.dtype).tiny), 0.5)
     return w1, 1.0 - w1
+
+
+def stretch(decoded: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Map ``decoded`` linearly so that its minimum becomes ``low`` and its maximum ``high`` (the
+    authors' min-max normalisation of the decoder output); a constant image is clipped instead."""
+    lo, hi = float(decoded.min()), float(decoded.max())
+    if not hi - lo > 1e-12:
+        return np.clip(decoded, low, high)
+    return ((decoded - lo) * ((high - low) / (hi - lo)) + low).astype(np.float32)
 
 
 def fuse_features(phi_1: torch.Tensor, phi_2: torch.Tensor, rule: str) -> torch.Tensor:
