@@ -37,6 +37,8 @@ METHOD_CASES: list[tuple[str, dict]] = [
     ("ufa-no-ca", {}),
     ("ufa-no-sa", {}),
     ("ufa-no-ufa", {}),
+    ("densefuse", {}),  # rule=add
+    ("densefuse", {"rule": "l1"}),
 ]
 
 # Methods that are not expected to beat the sources on a multi-focus pair (documented why).
