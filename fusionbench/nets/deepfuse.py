@@ -14,9 +14,11 @@ Trained without ground truth, with the MEF-SSIM index (Ma, Zeng and Wang, "Perce
 assessment for multi-exposure image fusion", IEEE TIP 24(11), 2015) of the output against the
 two inputs as the loss (:func:`mef_ssim`; single scale, structure and contrast only, as the
 paper uses it). That index ignores the mean intensity, so it leaves the output's brightness
-undetermined (adding a constant does not change it); the loss here adds SSIM's luminance
-comparison with the inputs' mean local intensity (:func:`deepfuse_loss`, weight
-``luminance_weight``), a deviation from the paper stated in ``reports/training/deepfuse.md``.
+undetermined (adding a constant does not change it, and the output drifted far below zero
+until the network died when trained on it alone); the loss here adds the mean squared
+difference between the output's local mean and the sources' average local mean
+(:func:`deepfuse_loss`, weight ``luminance_weight``), a deviation from the paper stated in
+``reports/training/deepfuse.md``.
 
 Colour (paper Sec. 3.3): Y is fused by the network; Cb and Cr by
 ``(C_1 |C_1 - 128| + C_2 |C_2 - 128|) / (|C_1 - 128| + |C_2 - 128|)``, which is exactly
@@ -41,7 +43,6 @@ MEF_WINDOW = 11
 MEF_SIGMA = 1.5
 MEF_K = 0.03  # C = (K * dynamic range)^2, on [0, 1] data
 CONTRAST_EPS = 0.001 / 255  # Ma et al. add 0.001 (on 0..255 data) to each patch's strength
-LUMINANCE_K = 0.01  # SSIM's K1, for the luminance term
 
 
 def _conv(cin: int, cout: int, k: int) -> nn.Conv2d:
@@ -118,8 +119,9 @@ def _reference_coefficients(a: torch.Tensor, b: torch.Tensor, window: int):
 def mef_ssim(a: torch.Tensor, b: torch.Tensor, fused: torch.Tensor, *, luminance: bool = False,
              window: int = MEF_WINDOW, sigma: float = MEF_SIGMA) -> tuple[torch.Tensor, torch.Tensor]:
     """Single-scale MEF-SSIM of ``fused`` against the sources ``a``, ``b`` (all (N, 1, H, W) in
-    [0, 1]) and the mean SSIM luminance comparison of ``fused`` with the sources' mean local
-    intensity; returns ``(mef_ssim, luminance)``, scalars averaged over the valid positions.
+    [0, 1]) and the mean squared difference between the local mean of ``fused`` and the
+    average of the sources' local means; returns ``(mef_ssim, luminance_mse)``, scalars
+    averaged over the valid positions.
 
     MEF-SSIM (Ma et al. 2015) at each position: the desired patch of
     :func:`_reference_coefficients`, compared with the fused patch by SSIM's contrast-structure
@@ -149,17 +151,15 @@ def mef_ssim(a: torch.Tensor, b: torch.Tensor, fused: torch.Tensor, *, luminance
     if not luminance:
         return score, torch.full_like(score, float("nan"))
     target = mean_x.mean(dim=1, keepdim=True)
-    c1 = LUMINANCE_K**2
-    lum = ((2 * target * mean_f + c1) / (target**2 + mean_f**2 + c1)).mean()
-    return score, lum
+    return score, ((mean_f - target) ** 2).mean()
 
 
 def deepfuse_loss(a: torch.Tensor, b: torch.Tensor, fused: torch.Tensor, luminance_weight: float = 1.0):
-    """``(loss, mef_ssim, luminance)``: ``loss = (1 - MEF-SSIM) + luminance_weight * (1 - luminance)``."""
+    """``(loss, mef_ssim, luminance_mse)``: ``loss = (1 - MEF-SSIM) + luminance_weight * luminance_mse``."""
     score, lum = mef_ssim(a, b, fused.float(), luminance=luminance_weight > 0)
     loss = 1 - score
     if luminance_weight > 0:
-        loss = loss + luminance_weight * (1 - lum)
+        loss = loss + luminance_weight * lum
     return loss, score, lum
 
 
@@ -179,7 +179,7 @@ class DeepFuseConfig(TrainConfig):
 
     pairs: str = option("exposure,multi-focus", "kinds of source pairs, comma-separated, used in turn "
                         "(exposure: under/over-exposed; multi-focus: synthetic focus pairs)")
-    luminance_weight: float = option(1.0, "weight of the luminance term added to 1 - MEF-SSIM (0: the paper's loss)")
+    luminance_weight: float = option(1.0, "weight of the local-mean MSE added to 1 - MEF-SSIM (0: the paper's loss)")
     crop: str = option("64", "crop size, or schedule SIZE[@STEP],... (paper: 64)")
     val_crop: int = option(128, "size of the validation samples")
 
@@ -213,7 +213,7 @@ class DeepFuseNetwork(Network):
     config_class = DeepFuseConfig
     summary = "DeepFuse (Prabhakar et al., ICCV 2017): unsupervised, MEF-SSIM loss on gray source pairs"
     curves = (
-        Curve("loss", "training loss  (1−MEF-SSIM) + w(1−luminance)"),
+        Curve("loss", "training loss  (1−MEF-SSIM) + w·MSE(local means)"),
         Curve("mef_ssim", "training 1 − MEF-SSIM", transform=lambda s: 1.0 - s),
         Curve("val_mef_ssim", "validation MEF-SSIM", log=False),
     )
@@ -232,7 +232,7 @@ class DeepFuseNetwork(Network):
             loss, score, lum = deepfuse_loss(batch["a"].float(), batch["b"].float(), fused, config.luminance_weight)
         terms = {"loss": loss, "mef_ssim": score}
         if config.luminance_weight > 0:
-            terms["luminance"] = lum
+            terms["luminance_mse"] = lum
         return terms
 
     def validate(self, model, batch: dict, config: DeepFuseConfig) -> dict[str, float]:
