@@ -43,6 +43,7 @@ TARGET_MS: dict[str, float] = {
     "swt": 150, "dtcwt": 150, "sf": 150,
     "cvt": 1500, "nsct": 1500, "mwgf": 3000, "dsift": 3000, "imf": 3000, "sr": 10000,
     "ufa": 2500,
+    "gtf": 10000,  # issue 11
     "densefuse": 2000, "densefuse[rule=l1]": 2000, "deepfuse": 2000, "ifcnn": 2000, "ifcnn[rule=sum]": 2000,
 }
 

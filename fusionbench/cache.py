@@ -31,7 +31,6 @@ and reported as absent, so the caller recomputes it.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import inspect
@@ -41,12 +40,13 @@ import marshal
 import os
 import shutil
 import sys
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+
+from .io import write_atomic
 
 __all__ = [
     "Cache",
@@ -309,18 +309,9 @@ def _file_sha256(path: Path) -> str:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``path`` and rename it into place; an
-    :class:`OSError` becomes a :class:`CacheWriteError` naming ``path``."""
-    # A name unique to this process and thread (cheaper than mkstemp; writers never share it).
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    """:func:`~fusionbench.io.write_atomic`, an :class:`OSError` becoming a
+    :class:`CacheWriteError` naming ``path``."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        write_atomic(path, data)
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
         raise CacheWriteError(exc.errno, f"cannot write the cache entry {path}: {exc.strerror or exc}") from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

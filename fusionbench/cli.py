@@ -9,7 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import shutil
 import sys
+import textwrap
 import warnings
 from pathlib import Path
 from typing import Sequence
@@ -17,13 +20,55 @@ from typing import Sequence
 __all__ = ["main", "build_parser", "format_table"]
 
 
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    """A plain-text table with aligned columns."""
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[object]], width: int | None = None) -> str:
+    """A plain-text table with aligned columns. With ``width`` (e.g. the terminal's), the
+    widest columns are narrowed until every line fits, their cells wrapped at spaces onto
+    continuation lines, and a blank line separates the rows that wrapped."""
     cells = [[str(h) for h in headers]] + [[_fmt(v) for v in row] for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    if width is not None:
+        widths = _fit(widths, width - 2 * (len(widths) - 1), [len(h) for h in headers])
+    lines = []
+    for k, row in enumerate(cells):
+        wrapped = [textwrap.wrap(c, w, break_on_hyphens=False) or [""] for c, w in zip(row, widths)]
+        height = max(len(parts) for parts in wrapped)
+        for j in range(height):
+            lines.append("  ".join((parts[j] if j < len(parts) else "").ljust(w) for parts, w in zip(wrapped, widths)).rstrip())
+        if k == 0:
+            lines.append("  ".join("-" * w for w in widths))
+        elif height > 1 and k < len(cells) - 1:
+            lines.append("")
     return "\n".join(lines)
+
+
+def _fit(widths: list[int], budget: int, headers: list[int], narrowest: int = 12) -> list[int]:
+    """Narrow the widest columns, one character at a time, until they sum to ``budget``; no
+    column gets narrower than its header or ``narrowest``."""
+    widths = list(widths)
+    while sum(widths) > budget:
+        k = max(range(len(widths)), key=lambda i: widths[i])
+        if widths[k] <= max(headers[k], narrowest):
+            break  # cannot fit: let the lines be long rather than unreadable
+        widths[k] -= 1
+    return widths
+
+
+def terminal_width() -> int:
+    """Columns of the terminal (``$COLUMNS`` if set; 80 when output goes to a file or pipe)."""
+    return shutil.get_terminal_size().columns
+
+
+def caveat_notes(caveats: dict[str, str]) -> list[str]:
+    """"Note on ufa, ufa-no-ca: ..." lines for methods' caveats (:meth:`FusionMethod.caveat`),
+    methods with the same caveat on one line."""
+    by_text: dict[str, list[str]] = {}
+    for label, caveat in caveats.items():
+        by_text.setdefault(caveat, []).append(label)
+    return [f"Note on {', '.join(labels)}: {caveat}." for caveat, labels in by_text.items()]
+
+
+def _arrow(higher_is_better: bool | None) -> str:
+    return {True: "↑", False: "↓"}.get(higher_is_better, "")
 
 
 def _fmt(value: object) -> str:
@@ -83,13 +128,14 @@ def _print_conventions(pattern: str | None) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .metrics import evaluate
+    from .metrics import evaluate, get_metric
 
     scores = evaluate(args.a, args.b, args.fused, metrics=args.metrics, gt=args.gt, convention=args.convention)
     if args.json:
         print(json.dumps(scores, indent=2))
     else:
-        print(format_table(["metric", "value"], list(scores.items())))
+        words = {True: "↑ higher", False: "↓ lower", None: "-"}
+        print(format_table(["metric", "value", "better"], [[name, value, words[get_metric(name).higher_is_better]] for name, value in scores.items()]))
     return 0
 
 
@@ -101,17 +147,21 @@ def cmd_methods(args: argparse.Namespace) -> int:
 
     from .registry import get_method_class, list_methods, required_params
 
-    rows = []
+    rows, caveats = [], {}
     for name in list_methods(args.pattern):
         cls = get_method_class(name)
         required = required_params(cls)
+        if not required and cls().caveat():
+            caveats[name] = cls().caveat()
         params = ", ".join(
             f"{f.name} (required)" if f.name in required
             else f"{f.name}={f.default_factory() if f.default is dataclasses.MISSING else f.default!r}"
             for f in dataclasses.fields(cls)
         )
         rows.append([name, cls.family, "native" if cls.color == "native" else "YCbCr policy", params, cls.reference])
-    print(format_table(["method", "family", "colour", "parameters", "reference"], rows))
+    print(format_table(["method", "family", "colour", "parameters", "reference"], rows, width=terminal_width()))
+    for note in caveat_notes(caveats):
+        print("\n" + textwrap.fill(note, terminal_width(), break_on_hyphens=False))
     return 0
 
 
@@ -127,25 +177,54 @@ def cmd_fuse(args: argparse.Namespace) -> int:
     fused = method.fuse(read_image(args.a), read_image(args.b), pair_name=args.pair)
     write_image(args.output, fused)
     print(f"wrote {args.output} ({fused.shape[1]}x{fused.shape[0]}, method {args.method})")
+    for note in caveat_notes({args.method: method.caveat()} if method.caveat() else {}):
+        print(note, file=sys.stderr)
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Fuse the embedded example with every method and score it: works offline, no data."""
+    """Fuse the embedded example with every method and score it, against the sources and the
+    example's ground truth: works offline, no data. A progress bar on stderr names the method
+    being fused (the whole demo takes about half a minute)."""
+    import time
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from .data import example
-    from .metrics import evaluate
+    from .metrics import evaluate, get_metric
     from .registry import create_method, get_method_class, list_methods, required_params
+    from .reports import rank_marks
 
     pair = example(color=args.color)
-    rows = []
-    for name in list_methods():
-        if required_params(get_method_class(name)):  # e.g. precomputed needs a folder
-            continue
-        fused = create_method(name).fuse(pair.a, pair.b)
-        scores = evaluate(pair.a, pair.b, fused, metrics=args.metrics)
-        rows.append([name, *scores.values()])
-    print("Embedded example (scikit-image camera, left half sharp in A, right half in B):")
-    print(format_table(["method", *scores.keys()], rows))
+    names = [n for n in list_methods() if not required_params(get_method_class(n))]  # e.g. precomputed needs a folder
+    scores, seconds, caveats = {}, {}, {}
+    columns = (TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("", total=len(names))
+        for name in names:
+            progress.update(task, description=f"fusing with {name}", refresh=True)
+            method = create_method(name)
+            started = time.perf_counter()
+            fused = method.fuse(pair.a, pair.b)
+            seconds[name] = time.perf_counter() - started
+            scores[name] = evaluate(pair.a, pair.b, fused, metrics=args.metrics, gt=pair.gt)
+            if method.caveat():
+                caveats[name] = method.caveat()
+            progress.advance(task)
+    metrics = list(next(iter(scores.values())))
+    directions = {m: get_metric(m).higher_is_better for m in metrics}
+    marks = {m: rank_marks({n: scores[n][m] for n in names}, directions[m]) for m in metrics}
+    time_marks = rank_marks(seconds, False)
+    symbol = {"best": " *", "second": " +", "": ""}
+    rows = [[n, *(f"{scores[n][m]:.4f}{symbol[marks[m][n]]}" for m in metrics), f"{seconds[n]:.3f}{symbol[time_marks[n]]}"] for n in names]
+    picture = "astronaut (colour)" if args.color else "camera"
+    print(f"Embedded example: scikit-image {picture}, left half sharp in A, right half in B; the sharp picture is the ground truth.")
+    print(format_table(["method", *(f"{m} {_arrow(directions[m])}".rstrip() for m in metrics), "time (s) ↓"], rows, width=terminal_width()))
+    with_gt = [m for m in metrics if "gt" in get_metric(m).needs]
+    print(f"Best of each column *, second +." + (f" {', '.join(with_gt)} compare with the ground truth." if with_gt else ""))
+    for note in caveat_notes(caveats):
+        print(textwrap.fill(note, terminal_width(), break_on_hyphens=False))
     return 0
 
 
@@ -186,9 +265,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pair", help="pair name, for methods that look results up by pair (precomputed)")
     p.set_defaults(func=cmd_fuse)
 
-    p = sub.add_parser("demo", help="fuse and score the embedded example (no data needed)")
+    p = sub.add_parser("demo", help="fuse and score the embedded example with every method, against its ground truth too (no data needed)")
     p.add_argument("--color", action="store_true", help="use the colour example")
-    p.add_argument("--metrics", default="AVG,STD,SEN,SF,EI", help="metrics to show")
+    p.add_argument("--metrics", default="AVG,SEN,Qabf,VIFF,PSNR,SSIM", help="metrics to show (PSNR and SSIM against the ground truth; default AVG,SEN,Qabf,VIFF,PSNR,SSIM)")
     p.set_defaults(func=cmd_demo)
 
     from .commands import add_commands  # run, datasets, cache, paper, baseline, regress
@@ -214,6 +293,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             warnings.showwarning = _show_warning
             return int(args.func(args) or 0)
+    except BrokenPipeError:  # e.g. `fusionbench methods | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 141
     except (ValueError, KeyError, TypeError, OSError, MethodOutputError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"fusionbench {args.command}: error: {message}", file=sys.stderr)

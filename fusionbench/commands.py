@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -58,6 +59,17 @@ def _positive(kind: type) -> Callable[[str], int | float]:
     return parse
 
 
+def _program() -> str:
+    """How to type this command again: ``fusionbench`` when that is what runs, else the script
+    as it was invoked (``.venv/bin/fusionbench`` under ``make run``, where .venv/bin is not on
+    the PATH)."""
+    script = sys.argv[0] if sys.argv and Path(sys.argv[0]).name == "fusionbench" else ""
+    on_path = shutil.which("fusionbench")
+    if not script or (on_path and Path(on_path).resolve() == Path(script).resolve()):
+        return "fusionbench"
+    return script
+
+
 def default_dataset(data_dir: str | None) -> str:
     """``lytro`` when its files are under the data root, else the embedded ``synthetic`` set."""
     from .datasets import get_dataset
@@ -87,12 +99,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet and (args.dataset is None or args.methods is None):
         print(f"dataset: {dataset}{' (default)' if args.dataset is None else ''}; methods: {methods}{' (default)' if args.methods is None else ''}")
     if args.dataset is None and dataset == "synthetic":
+        from .datasets import get_dataset
         from .paths import data_root
 
+        lytro = get_dataset("lytro")
         print(
             f"No Lytro data under {data_root(args.data_dir)}: benchmarking the embedded synthetic set (6 generated pairs), "
-            "not a published benchmark. For the real one: `fusionbench datasets fetch lytro`, or point "
-            "FUSIONBENCH_DATA (or --data-dir) at a folder that holds lytro/.",
+            f"not a published benchmark. For the real one ({len(lytro.pair_names)} pairs, {lytro.total_bytes / 1e6:.0f} MB): "
+            f"`{_program()} datasets fetch lytro`, then run this again; or point FUSIONBENCH_DATA (or --data-dir) at a "
+            "folder that holds lytro/.",
             file=sys.stderr,
         )
     out = Path(args.out) if args.out else Path("results") / Path(str(dataset).rstrip("/\\")).name
@@ -125,9 +140,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _finish(result: "RunResult", out: Path, quiet: bool) -> int:
-    """Print a run's summary table (unless quiet), where its files are, and its exit status."""
+    """Print a run's summary table and the methods' caveats (unless quiet), where its files
+    are, and its exit status."""
+    from .cli import caveat_notes
+    from .reports import method_caveats
+
     if not quiet:
         _print_summary(result)
+        for note in caveat_notes(method_caveats(result.methods)):
+            print(note)
     computed = sum(r.computed for r in result.task_results)
     print(f"{len(result.task_results)} tasks ({computed} computed, {len(result.task_results) - computed} cached) in {result.wall_seconds:.1f} s")
     if result.failed:

@@ -19,7 +19,10 @@ Conventions used throughout fusionbench
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import threading
 import warnings
 from pathlib import Path
 
@@ -31,6 +34,7 @@ __all__ = [
     "read_image",
     "read_image_native",
     "write_image",
+    "write_atomic",
     "to_gray",
     "rgb_to_ycbcr",
     "ycbcr_to_rgb",
@@ -159,8 +163,36 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 
 
 def write_image(path: str | os.PathLike, image: np.ndarray) -> None:
-    """Write a float [0, 1] or uint8 image as an 8-bit file (format from the suffix)."""
-    Image.fromarray(to_uint8(image)).save(path)
+    """Write a float [0, 1] or uint8 image as an 8-bit file (format from the suffix),
+    atomically (:func:`write_atomic`): a full disk leaves no truncated image."""
+    path = Path(path)
+    fmt = Image.registered_extensions().get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"{path}: no image format for the suffix {path.suffix!r}; use e.g. .png, .tif, .bmp or .jpg")
+    buffer = io.BytesIO()
+    Image.fromarray(to_uint8(image)).save(buffer, format=fmt)
+    write_atomic(path, buffer.getvalue())
+
+
+def write_atomic(path: str | os.PathLike, data: bytes | str) -> None:
+    """Write ``data`` (text as UTF-8) to ``path`` through a temporary file beside it that is
+    renamed into place (atomic on POSIX and Windows): a failed write (full disk, interrupt)
+    leaves the previous file whole and no partial one. Creates the folder. An
+    :class:`OSError` names ``path`` (``exc.filename``) and keeps ``errno``/``strerror``."""
+    path = Path(path)
+    # A name unique to this process and thread (cheaper than mkstemp; writers never share it).
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data.encode() if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):  # e.g. a read-only folder
+            tmp.unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:

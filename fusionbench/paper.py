@@ -348,7 +348,7 @@ def paper_figures(out: Path, data_dir, cache_dir, reference_results, workers: in
             path = folder / f"{pair_name.replace('-', '_')}_{row['mfifb_images']}.jpg"
             if path.is_file():
                 fused.append((f"{row['row']} (authors)", read_image_native(path)))
-        grid = comparison_grid(panels + fused, title=f"Lytro {pair_name} (UFA-Fuse paper Fig. {figure[3:]})", panel_width=300, zoom_from=[im for _, im in fused])
+        grid = comparison_grid(panels + fused, title=f"Lytro {pair_name} (UFA-Fuse paper Fig. {figure[3:]})", columns=5, panel_width=300, zoom_from=[im for _, im in fused])
         path = out / f"{figure}_{pair_name}.jpg"
         grid.save(path, quality=85)
         written.append(path)

@@ -133,6 +133,12 @@ class FusionMethod:
         """What determines this method's output: name, code version and parameters (cache key)."""
         return {"method": self.name, "version": self.version, "params": self.params()}
 
+    def caveat(self) -> str:
+        """A known limitation that readers of this method's scores must see (e.g. weights known
+        to be under-trained), shown beside its results in the terminal and the report; ""
+        when there is none. May depend on the parameters (e.g. which weights are used)."""
+        return ""
+
     def _fuse_ycbcr(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         (ya, chroma_a), (yb, chroma_b) = _split_ycbcr(a), _split_ycbcr(b)
         y = np.asarray(self._checked(self.fuse_gray(ya, yb), a.shape[:2]), dtype=np.float32)

@@ -10,9 +10,15 @@
   best mean is bold and the second best underlined, by the metric's direction in the
   registry (higher or lower is better; no marks for metrics without a direction). LaTeX uses
   booktabs (``\\usepackage{booktabs}``).
-* ``report.html``: one self-contained page (no external files: charts are inline SVG, images
-  base64 JPEG): summary table, failures, bar and box charts, comparison grids with zoomed
-  insets, per-pair table.
+* ``report.html``: one self-contained page (no external files: charts are inline SVG, image
+  grids lossless WebP): summary table, one line per metric saying what it measures and which
+  way is better, notes on methods with known caveats (:meth:`FusionMethod.caveat`, e.g.
+  under-trained weights), failures, bar charts from zero and box plots, comparison grids with
+  zoomed insets, per-pair table.
+
+Every file is written atomically (:func:`fusionbench.io.write_atomic`), results.csv first: a
+full disk or an interrupt leaves each file either whole and new or whole and as it was, and
+the error names the file.
 """
 
 from __future__ import annotations
@@ -31,11 +37,12 @@ from typing import TYPE_CHECKING, Sequence
 import numpy as np
 import pandas as pd
 
+from .io import write_atomic
 from .metrics import get_metric
 
 if TYPE_CHECKING:
     from .cache import Cache
-    from .runner import RunResult
+    from .runner import MethodSpec, RunResult
 
 __all__ = [
     "CONVENTION_NOTE",
@@ -47,6 +54,8 @@ __all__ = [
     "html_table",
     "write_outputs",
     "rank_marks",
+    "method_caveats",
+    "metric_definition",
 ]
 
 TIME = "fuse_seconds"
@@ -66,6 +75,72 @@ def metric_direction(metric: str) -> bool | None:
         return get_metric(metric).higher_is_better
     except KeyError:
         return None
+
+
+# One plain line per metric for a report's readers: what it measures (the registry's
+# descriptions give the exact computation). A metric not listed shows its description's
+# first clause.
+METRIC_LINES = {
+    "AVG": "average gradient: mean local change of gray level, i.e. sharpness",
+    "STD": "standard deviation of the gray levels: contrast",
+    "SEN": "Shannon entropy of the gray-level histogram, in bits: information content",
+    "SF": "spatial frequency: root mean square of the row and column differences, overall activity",
+    "EI": "edge intensity: mean Sobel gradient magnitude",
+    "VIFF": "visual information fidelity for fusion: the sources' visual information kept, by a model of human vision",
+    "Qabf": "share of the sources' edge strength and orientation kept in the fused image (Q^AB/F)",
+    "Qc": "Chen-Blum: the sources' local contrast kept, as a human contrast-sensitivity model sees it",
+    "Qm": "the sources' edge information kept across wavelet scales",
+    "SCD": "sum of the correlations of differences: F - B against A plus F - A against B",
+    "MI": "normalised mutual information between the fused image and the sources",
+    "NCIE": "nonlinear correlation information entropy of the sources and the fused image",
+    "TE": "Tsallis-entropy mutual information between the fused image and the sources",
+    "FMI": "mutual information of the edge features of the fused image and the sources",
+    "PSNR": "peak signal-to-noise ratio against the ground truth, in dB",
+    "SSIM": "structural similarity to the ground truth",
+    "Qp": "similarity of phase-congruency features (edges, corners) to the sources",
+    "Qw": "Piella's weighted quality index: Qs weighted by each window's salience",
+    "Qy": "Yang's quality: local SSIM to the sources, salience-weighted where they agree, else to the closer one",
+    "Qcvejic": "Cvejic's quality: local SSIM to each source, weighted by its share of the covariance with the fused image",
+    "Qs": "Piella's quality index: local universal image quality index to the sources, weighted by their variance",
+    "Qe": "Piella's edge-dependent quality: Qw on the images times Qw on their edge images",
+    "Qcv": "Chen-Varshney: contrast-sensitivity-filtered difference from the sources, weighted by salience",
+    "Nabf": "fusion artifacts: gradient strength in the fused image found in neither source",
+    "VIFp_A": "pixel-domain visual information fidelity against source A",
+    "VIFp_B": "pixel-domain visual information fidelity against source B",
+    "VIFp_sum": "pixel-domain visual information fidelity against source A plus against source B",
+    "CC": "mean correlation coefficient of the fused image with each source",
+    "SSIMs": "mean structural similarity of the fused image to each source",
+    "MS_SSIM": "mean multi-scale structural similarity of the fused image to each source",
+}
+
+
+def metric_definition(metric: str) -> str:
+    """One line: what ``metric`` measures, which way is better, its range and its source, e.g.
+    "Qabf ↑: share of the sources' edge strength ... kept (Q^AB/F); higher is better, 0 to 1;
+    Xydeas & Petrović 2000, Electronics Letters 36(4)"."""
+    if metric == TIME:
+        return "Time (s) ↓: mean wall time of the method's fuse() per pair (- for images made elsewhere, which are not timed); lower is better"
+    m = get_metric(metric)
+    what = METRIC_LINES.get(m.name) or re.split(r"[.:;(]|``", m.description, maxsplit=1)[0].strip() or m.name
+    direction = {True: "higher is better", False: "lower is better"}.get(m.higher_is_better, "no better direction")
+    low, high = m.range
+    extent = f", {low:g} to {high:g}" if math.isfinite(low) and math.isfinite(high) else (f", at least {low:g}" if math.isfinite(low) else "")
+    source = m.reference.split(";")[0].strip()
+    arrow = {True: " ↑", False: " ↓"}.get(m.higher_is_better, "")
+    return f"{m.name}{arrow}: {what}; {direction}{extent}" + (f"; {source}" if source else "")
+
+
+def method_caveats(specs: Sequence["MethodSpec"]) -> dict[str, str]:
+    """Label -> caveat for the methods of a run that declare one (:meth:`FusionMethod.caveat`,
+    e.g. the shipped ``ufa`` weights are under-trained), in run order."""
+    from .registry import create_method
+
+    caveats = {}
+    for spec in specs:
+        caveat = create_method(spec.name, **spec.params).caveat()
+        if caveat:
+            caveats[spec.label] = caveat
+    return caveats
 
 
 def summarise(frame: pd.DataFrame, methods: Sequence[str], metrics: Sequence[str]) -> pd.DataFrame:
@@ -91,12 +166,13 @@ def summarise(frame: pd.DataFrame, methods: Sequence[str], metrics: Sequence[str
 
 
 def rank_marks(means: dict[str, float], higher_is_better: bool | None) -> dict[str, str]:
-    """``"best"`` / ``"second"`` / ``""`` per key: the best and second-best distinct finite
-    values in the metric's direction (ties share the mark); nothing without a direction."""
+    """``"best"`` / ``"second"`` / ``""`` per key: the best and second-best distinct values in
+    the metric's direction (ties share the mark; NaN is never marked, an infinity can be, e.g.
+    the PSNR of a perfect result); nothing without a direction."""
     marks = {key: "" for key in means}
     if higher_is_better is None:
         return marks
-    distinct = sorted({v for v in means.values() if v is not None and math.isfinite(v)}, reverse=higher_is_better)
+    distinct = sorted({v for v in means.values() if v is not None and not math.isnan(v)}, reverse=higher_is_better)
     for key, value in means.items():
         if distinct and value == distinct[0]:
             marks[key] = "best"
@@ -196,22 +272,23 @@ def write_outputs(result: "RunResult", cache: "Cache", figure_pairs: int | Seque
     ``reports`` is False)."""
     out = result.out
     assert out is not None
-    out.mkdir(parents=True, exist_ok=True)
     methods = [s.label for s in result.methods]
-    result.frame.to_csv(out / "results.csv", index=False)
+    caveats = method_caveats(result.methods)
+    write_atomic(out / "results.csv", result.frame.to_csv(index=False))
     summary = summarise(result.frame, methods, result.metrics)
-    summary.to_csv(out / "summary.csv", index=False)
-    _write_log(result, out / "run.log", convention)
+    write_atomic(out / "summary.csv", summary.to_csv(index=False))
+    write_atomic(out / "run.log", _log_text(result, convention, caveats))
     if save_fused:
         _save_fused(result, out / "fused")
     if not reports:
         return out / "results.csv"
     header, rows = summary_cells(summary, methods, result.metrics)
     caption = f"{result.dataset.name}: mean ± std over {len(result.dataset.pairs)} pairs"
-    (out / "summary.md").write_text(f"{caption}. Best **bold**, second <u>underlined</u>.\n\n{markdown_table(header, rows)}\n{CONVENTION_NOTE}\n")
-    (out / "summary.tex").write_text(latex_table(header, rows, caption))
+    notes = "".join(f"\nNote on {label}: {caveat}.\n" for label, caveat in caveats.items())
+    write_atomic(out / "summary.md", f"{caption}. Best **bold**, second <u>underlined</u>.\n\n{markdown_table(header, rows)}\n{CONVENTION_NOTE}\n{notes}")
+    write_atomic(out / "summary.tex", latex_table(header, rows, caption) + "".join(f"% Note on {label}: {caveat}.\n" for label, caveat in caveats.items()))
     report = out / "report.html"
-    report.write_text(_html_report(result, summary, header, rows, _grid_pairs(result, figure_pairs), convention))
+    write_atomic(report, _html_report(result, summary, header, rows, _grid_pairs(result, figure_pairs), convention, caveats))
     return report
 
 
@@ -247,7 +324,12 @@ def _save_fused(result: "RunResult", folder: Path) -> None:
             write_image(target, np.load(r.fused_path, allow_pickle=False))
 
 
-def _write_log(result: "RunResult", path: Path, convention: str | None) -> None:
+def _brief(params: dict) -> dict:
+    """Parameters for the log: a mapping (``precomputed``'s files by pair) as its size."""
+    return {key: f"<{len(value)} entries>" if isinstance(value, dict) else value for key, value in params.items()}
+
+
+def _log_text(result: "RunResult", convention: str | None, caveats: dict[str, str]) -> str:
     from . import __version__
 
     computed = sum(r.computed for r in result.task_results)
@@ -255,11 +337,12 @@ def _write_log(result: "RunResult", path: Path, convention: str | None) -> None:
     lines = [
         f"fusionbench {__version__} run, {_dt.datetime.now().isoformat(timespec='seconds')}, Python {platform.python_version()} on {platform.platform()}",
         f"dataset: {result.dataset.name} ({len(result.dataset.pairs)} pairs, folder {result.dataset.folder})",
-        "methods: " + ", ".join(f"{s.label} = {s.name}{s.params or ''}" for s in result.methods),
+        "methods: " + ", ".join(f"{s.label} = {s.name}{_brief(s.params) or ''}" for s in result.methods),
         f"metrics: {', '.join(result.metrics)}; convention: {convention or 'reference'}",
         f"tasks: {len(result.task_results)} ({computed} computed, {len(result.task_results) - computed} from the cache, {corrupted} corrupted cache entries recomputed)",
         f"failed tasks: {len(result.failed)}",
         f"wall time: {result.wall_seconds:.2f} s",
+        *(f"note on {label}: {caveat}" for label, caveat in caveats.items()),
         "",
     ]
     lines += [f"WARNING {message}" for message in dict.fromkeys(m for r in result.task_results for m in r.warnings)]
@@ -268,28 +351,39 @@ def _write_log(result: "RunResult", path: Path, convention: str | None) -> None:
             lines.append(f"FAILED {r.method} on {r.pair} ({what}): {message}")
     for r in result.failed:
         lines += ["", *r.tracebacks]
-    path.write_text("\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
 
 
 def _data_uri(data: bytes, mime: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def _html_report(result: "RunResult", summary: pd.DataFrame, header: list[str], rows: list[list[Cell]], grid_pairs: list[str], convention: str | None) -> str:
+def _html_report(result: "RunResult", summary: pd.DataFrame, header: list[str], rows: list[list[Cell]], grid_pairs: list[str], convention: str | None, caveats: dict[str, str]) -> str:
     from . import __version__
     from .figures import comparison_grid, image_bytes, metric_bars_svg, metric_boxes_svg
     from .io import read_image_native, to_uint8
 
     methods = [s.label for s in result.methods]
     directions = {m: metric_direction(m) for m in result.metrics}
+    n_pairs = len(result.dataset.pairs)
     sections = []
     title = f"fusionbench: {result.dataset.name}"
     meta = (
-        f"{len(result.dataset.pairs)} pairs ({' / '.join(result.dataset.roles)}), {len(methods)} methods, "
+        f"{n_pairs} pairs ({' / '.join(result.dataset.roles)}), {len(methods)} methods, "
         f"{len(result.metrics)} metrics, convention {convention or 'reference'}; fusionbench {__version__}, "
         f"{_dt.date.today().isoformat()}"
     )
-    sections.append(f"<h2>Summary</h2><p>Mean ± std over the pairs; best <b>bold</b>, second <u>underlined</u> per column (↑ higher is better, ↓ lower).</p>{html_table(header, rows, 'summary')}")
+    notes = "".join(f'<p class="caveat"><b>Note on {html.escape(label)}:</b> {html.escape(caveat)}.</p>' for label, caveat in caveats.items())
+    definitions = "".join(
+        f"<li><b>{html.escape(name)}</b>: {html.escape(rest)}</li>"
+        for name, _, rest in (metric_definition(m).partition(": ") for m in [*result.metrics, TIME])
+    )
+    sections.append(
+        f"<h2>Summary</h2><p>Mean ± std over the {n_pairs} pairs; best <b>bold</b>, second <u>underlined</u> per column "
+        f"(↑ higher is better, ↓ lower).</p>{html_table(header, rows, 'summary')}{notes}"
+        f'<h3>What the columns measure</h3><ul class="definitions">{definitions}</ul>'
+        f'<p class="note">{html.escape(CONVENTION_NOTE)}</p>'
+    )
     if result.failed:
         fail_rows = [[Cell(r.method), Cell(r.pair), Cell("; ".join(f"{k}: {v}" for k, v in r.errors.items()))] for r in result.failed]
         sections.append(f"<h2>Failures</h2><p>{len(result.failed)} task(s) failed; tracebacks in run.log.</p>{html_table(['Method', 'Pair', 'Error'], fail_rows, 'failures')}")
@@ -298,10 +392,12 @@ def _html_report(result: "RunResult", summary: pd.DataFrame, header: list[str], 
         bars = metric_bars_svg(scored, directions, methods).encode()
         boxes = metric_boxes_svg(result.frame, directions, methods).encode()
         sections.append(
-            "<h2>Metrics</h2><p>Mean ± std per method.</p>"
-            f'<img class="chart" alt="metric bar charts" src="{_data_uri(bars, "image/svg+xml")}">'
-            "<p>Distribution over the pairs.</p>"
-            f'<img class="chart" alt="metric box plots" src="{_data_uri(boxes, "image/svg+xml")}">'
+            f"<h2>Metrics</h2><p>Mean per method over the pairs, bars from zero (their lengths compare), "
+            "whiskers ± 1 standard deviation; the number is the mean.</p>"
+            f'<img class="chart" alt="bar charts of the mean of each metric per method" src="{_data_uri(bars, "image/svg+xml")}">'
+            "<p>Distribution over the pairs: box from the first to the third quartile, line at the median, whiskers to the "
+            "furthest value within 1.5 box lengths, circles beyond. Each axis spans that metric's values, not from zero.</p>"
+            f'<img class="chart" alt="box plots of each metric per method over the pairs" src="{_data_uri(boxes, "image/svg+xml")}">'
         )
     grids = []
     by_key = {(r.pair, r.method): r for r in result.task_results}
@@ -317,9 +413,18 @@ def _html_report(result: "RunResult", summary: pd.DataFrame, header: list[str], 
         if not fused:
             continue
         panels = [(label, to_uint8(image) if image.dtype != np.uint8 else image) for label, image in sources + fused]
-        zoom_from = [im for _, im in fused] if len(fused) > 1 else [im for _, im in panels]
-        figure = comparison_grid(panels, title=f"{result.dataset.name} / {name}", zoom_from=zoom_from)
-        grids.append(f'<figure><img class="grid" alt="fused images of {html.escape(name)}" src="{_data_uri(image_bytes(figure, "jpeg"), "image/jpeg")}"><figcaption>{html.escape(name)}: sources and fused images; the red box is magnified in the corner.</figcaption></figure>')
+        between = "the methods" if len(fused) > 1 else "the images"
+        zoom_from = [im for _, im in panels[2:]] if len(fused) > 1 else [im for _, im in panels]
+        many = len(panels) > 8  # e.g. 30 methods scored: smaller panels, more columns, a lighter page
+        width = min(panels[0][1].shape[1], 340 if many else 520)
+        figure = comparison_grid(panels, title=f"{result.dataset.name} / {name}", columns=6 if many else 4, panel_width=width, zoom_from=zoom_from)
+        size = "full resolution" if width == panels[0][1].shape[1] else f"scaled to {width} pixels wide"
+        grids.append(
+            f'<figure><img class="grid" alt="sources and fused images of {html.escape(name)}" src="{_data_uri(image_bytes(figure, "webp"), "image/webp")}">'
+            f"<figcaption>{html.escape(name)}: the sources and each fused image as saved (8 bits, {size}, losslessly encoded). "
+            f"The framed box is where {between} differ most in local detail; the corner shows it magnified from the "
+            "full-resolution image.</figcaption></figure>"
+        )
     if grids:
         sections.append("<h2>Fused images</h2>" + "".join(grids))
     per_pair = result.frame.pivot_table(index=["pair", "method"], columns="metric", values="value", aggfunc="first", sort=False)
@@ -343,11 +448,14 @@ table.failures td {{ white-space: normal; }}
 img.chart {{ max-width: 100%; display: block; margin: 0.5em 0; }} img.grid {{ max-width: 100%; }}
 figure {{ margin: 1em 0; }} figcaption {{ color: #555; font-size: 0.9em; }}
 .meta, .note {{ color: #555; }}
+ul.definitions {{ padding-left: 1.2em; margin: 0.3em 0; }} ul.definitions li {{ margin: 0.15em 0; }}
+p.caveat {{ background: #fff4d6; border-left: 4px solid #e0a800; padding: 0.4em 0.8em; }}
+h3 {{ font-size: 1.05em; margin: 1em 0 0.3em; }}
+@media print {{ body {{ max-width: none; margin: 0; }} figure, img.chart, table.summary {{ break-inside: avoid; }} }}
 </style></head>
 <body>
 <h1>{html.escape(title)}</h1>
 <p class="meta">{html.escape(meta)}</p>
-<p class="note">{html.escape(CONVENTION_NOTE)}</p>
 {body}
 </body></html>
 """

@@ -173,9 +173,14 @@ def score(
         matches += match_folder(path, pair_names, pattern, label)
     if methods:
         matches = [m for m in matches if any(fnmatch.fnmatchcase(m.label, glob) for glob in methods)]
+    crowded = [files for m in matches for files in m.ambiguous.values() if len(files) > 1]
     matches = [m for m in matches if m.files]
     if not matches:
-        raise ValueError(f"no fused image in {', '.join(map(str, folders))} matches a pair of {dataset.name!r} ({_shown(pair_names, 3)} ...)")
+        hint = ""
+        if crowded and pattern is None:
+            hint = (f"; every pair fits several files (e.g. {_shown(crowded[0], 3)}): if a folder holds several methods, "
+                    "describe its file names with --name-pattern, e.g. '{pair}_{method}.jpg'")
+        raise ValueError(f"no fused image in {', '.join(map(str, folders))} matches a pair of {dataset.name!r} ({_shown(pair_names, 3)} ...){hint}")
     labels = [m.label for m in matches]
     if len(set(labels)) != len(labels):
         raise ValueError(f"two folders give the same method label ({', '.join(sorted({l for l in labels if labels.count(l) > 1}))}); name them LABEL=FOLDER")

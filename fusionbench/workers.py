@@ -38,6 +38,7 @@ __all__ = ["JobFailure", "run_isolated", "serve"]
 
 _HEADER = struct.Struct("!Q")
 _PATH_VARIABLE = "FUSIONBENCH_WORKER_PATH"
+_PARENT_VARIABLE = "FUSIONBENCH_WORKER_PARENT"
 # The worker's first statement: the parent's sys.path, so that it imports the same code.
 _BOOT = (
     f"import json, os, sys; sys.path[:] = json.loads(os.environ.pop({_PATH_VARIABLE!r})); "
@@ -73,6 +74,7 @@ def run_isolated(
     """
     env = dict(os.environ, **(environment or {}))
     env[_PATH_VARIABLE] = json.dumps([entry or os.getcwd() for entry in sys.path])
+    env[_PARENT_VARIABLE] = str(os.getpid())
     pending = list(range(len(jobs)))
     with _Supervisor(function, env, timeout) as supervisor:
         deaths = supervisor.run(pending, jobs, lanes, on_done, retry_when_crowded=True)
@@ -266,8 +268,10 @@ def _send(stream: BinaryIO, message: Any) -> None:
 
 
 def _exit_with_parent() -> None:
-    """Exit as soon as the parent is gone (this process is then re-parented)."""
-    parent = os.getppid()
+    """Exit as soon as the parent is gone (this process is then re-parented). The parent's id
+    comes from the environment: a parent killed while this process was still starting must be
+    noticed too (its job may already wait in the pipe)."""
+    parent = int(os.environ.pop(_PARENT_VARIABLE, os.getppid()))
 
     def watch() -> None:
         while os.getppid() == parent:

@@ -4,5 +4,6 @@ from . import average  # noqa: F401
 from . import choose_max, dtcwt, dwt, gff, lp, mp, precomputed, rp, sf, swt  # noqa: F401
 from . import dsift, imf, mwgf  # noqa: F401
 from . import cvt, nsct, sr  # noqa: F401
+from . import gtf  # noqa: F401
 from . import ufa  # noqa: F401  (torch is imported only when UFA-Fuse fuses)
 from . import deepfuse, densefuse, ifcnn  # noqa: F401  (torch is imported only when they fuse)

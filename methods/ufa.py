@@ -50,6 +50,14 @@ class UFA(NetworkMethod):
 
         return load_model(path, cls.variant)
 
+    def caveat(self) -> str:
+        from fusionbench.ufa.weights import WEIGHTS_DIR
+
+        if self.weights_path().parent != WEIGHTS_DIR:  # the user's own weights
+            return ""
+        return ("the shipped weights are under-trained (CPU only, far below the paper's budget): the scores "
+                "understate UFA-Fuse; reports/training/ufa.md says what was trained and how to retrain")
+
     def fuse_color(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         from fusionbench.nets.ufa.inference import fuse_arrays
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +15,7 @@ from PIL import Image
 
 import fusionbench
 from fusionbench.cli import main
+from fusionbench.registry import FusionMethod, _METHODS
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +72,11 @@ def test_evaluate_prints_a_table(image_files: dict[str, Path], capsys: pytest.Ca
     argv = ["evaluate", *(str(image_files[r]) for r in ("a", "b", "fused")), "--metrics", "AVG,MI"]
     assert main(argv) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["metric", "value"]
+    assert lines[0].split() == ["metric", "value", "better"]
     assert [line.split()[0] for line in lines[2:]] == ["AVG", "MI"]
+    assert all(line.endswith("↑ higher") for line in lines[2:])
+    assert main([*argv[:4], "--metrics", "Nabf"]) == 0
+    assert capsys.readouterr().out.splitlines()[2].endswith("↓ lower")
 
 
 def test_missing_file_exits_2_naming_it(image_files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
@@ -109,3 +117,48 @@ def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
         main(["evaluate", "only_one_image.png"])
     assert info.value.code == 2
     assert "usage" in capsys.readouterr().err
+
+
+class _Caveated(FusionMethod):
+    name = "test-caveated"
+
+    def fuse_gray(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.minimum(a, b)
+
+    def caveat(self) -> str:
+        return "a test method, not a real one"
+
+
+def test_demo_scores_against_the_ground_truth_with_progress_and_notes(capsys, monkeypatch) -> None:
+    """The demo's example has a ground truth: PSNR and SSIM are scored against it; a progress
+    bar on a terminal names the method being fused; caveats are printed under the table."""
+    monkeypatch.setitem(_METHODS, _Caveated.name, _Caveated)
+    monkeypatch.setattr("fusionbench.registry.list_methods", lambda pattern=None: ["average", "sf", "test-caveated"])
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich: stderr is a terminal
+    monkeypatch.setenv("TTY_INTERACTIVE", "1")
+    assert main(["demo", "--metrics", "AVG,PSNR,SSIM"]) == 0
+    out, err = capsys.readouterr()
+    assert "fusing with average" in err and "fusing with test-caveated" in err
+    lines = out.splitlines()
+    assert lines[1].split() == ["method", "AVG", "↑", "PSNR", "↑", "SSIM", "↑", "time", "(s)", "↓"]
+    rows = {line.split()[0]: line for line in lines[3:6]}
+    pair = fusionbench.example()
+    expected = fusionbench.evaluate(pair.a, pair.b, fusionbench.fuse(pair.a, pair.b, method="average"), gt=pair.gt, metrics="PSNR,SSIM")
+    assert 20 < expected["PSNR"] < 40 and f" {expected['PSNR']:.4f} + " in rows["average"]  # second to sf
+    assert " inf * " in rows["sf"]  # SF reconstructs the example exactly: the best PSNR
+    assert "PSNR, SSIM compare with the ground truth" in out
+    assert "Note on test-caveated: a test method, not a real one." in out
+
+
+def test_readme_quick_start_prints_its_results_when_run_as_a_script(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    code = re.search(r"## Quick start \(Python\)\s+```python\n(.*?)```", readme, re.S).group(1)
+    script = tmp_path / "quick_start.py"
+    script.write_text(code)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 3
+    assert ast.literal_eval(lines[0]).keys() == {"AVG", "STD", "SEN", "VIFF", "Qabf", "Qc", "Qm"}
+    assert ast.literal_eval(lines[1])["SSIM"] > 0.99
+    assert "'Qabf'" in lines[2] and "'gff'" in lines[2]

@@ -14,22 +14,43 @@ from fusionbench.io import read_image, to_uint8, write_image
 BUILTIN = ["average", "max", "dwt", "swt", "dtcwt", "lp", "rp", "mp", "sf", "gff", "precomputed"]
 
 
-def test_methods_lists_every_builtin_with_its_details(capsys) -> None:
+def _entries(out: str) -> dict[str, str]:
+    """Each method's table entry, its continuation lines joined (wrapped cells)."""
+    entries: dict[str, str] = {}
+    name = ""
+    for line in out.splitlines()[2:]:
+        if line.startswith("Note on "):  # the caveats under the table
+            break
+        if line.strip() and not line.startswith(" "):
+            name = line.split()[0]
+            entries[name] = line
+        elif line.strip():
+            entries[name] += " " + line.strip()
+    return entries
+
+
+@pytest.mark.parametrize("columns", [80, 1000])
+def test_methods_lists_every_builtin_with_its_details_in_the_terminal_width(capsys, monkeypatch, columns: int) -> None:
+    monkeypatch.setenv("COLUMNS", str(columns))
     assert main(["methods"]) == 0
     out = capsys.readouterr().out
+    assert max(len(line) for line in out.splitlines()) <= columns
     header = out.splitlines()[0].split()
     assert header == ["method", "family", "colour", "parameters", "reference"]
-    rows = {line.split()[0]: line for line in out.splitlines()[2:]}
+    rows = _entries(out)
     assert set(BUILTIN) <= set(rows)
     assert "native" in rows["gff"] and "r1=45" in rows["gff"] and "eps2=1e-06" in rows["gff"]
     assert "Li, Kang & Hu" in rows["gff"]
     assert "YCbCr policy" in rows["dwt"] and "wavelet='db2'" in rows["dwt"]
     assert "folder (required)" in rows["precomputed"]
+    if columns == 1000:  # room for everything: one line per method, as before
+        assert out.splitlines()[2 + len(fusionbench.list_methods())] == ""
+    assert "Note on ufa, ufa-no-ca, ufa-no-sa, ufa-no-ufa: the shipped weights are under-trained" in " ".join(out.split())
 
 
 def test_methods_pattern_filters(capsys) -> None:
     assert main(["methods", "d*"]) == 0
-    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()[2:]]
+    names = list(_entries(capsys.readouterr().out))
     assert names == sorted(n for n in fusionbench.list_methods() if n.startswith("d"))
     assert {"dwt", "dtcwt"} <= set(names)
 
@@ -106,3 +127,32 @@ def test_fuse_precomputed_by_pair_name(pair_files, tmp_path: Path, capsys) -> No
     np.testing.assert_array_equal(read_image(out), read_image(results / "p01_X.png"))
     assert main(["fuse", str(a), str(b), *params, "--pair", "p02", "-o", str(out)]) == 2
     assert str(results / "p02_X.png") in capsys.readouterr().err
+
+
+def test_fuse_with_a_method_that_has_a_caveat_says_so(pair_files, tmp_path: Path, capsys) -> None:
+    a, b = pair_files
+    assert main(["fuse", str(a), str(b), "-m", "ufa", "-o", str(tmp_path / "f.png")]) == 0
+    assert "Note on ufa: the shipped weights are under-trained" in capsys.readouterr().err
+    assert main(["fuse", str(a), str(b), "-m", "dwt", "-o", str(tmp_path / "g.png")]) == 0
+    assert "Note" not in capsys.readouterr().err
+
+
+def test_run_prints_the_caveats_of_its_methods_under_the_table(tmp_path: Path, capsys, monkeypatch) -> None:
+    from fusionbench.registry import FusionMethod, _METHODS
+
+    class Caveated(FusionMethod):
+        name = "test-caveated"
+
+        def fuse_gray(self, a, b):
+            return np.maximum(a, b)
+
+        def caveat(self) -> str:
+            return "a test method"
+
+    monkeypatch.setitem(_METHODS, Caveated.name, Caveated)
+    argv = ["run", "--dataset", "synthetic", "--methods", "average,test-caveated", "--metrics", "AVG", "--limit", "1",
+            "--workers", "0", "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "Note on test-caveated: a test method." in out and "Note on average" not in out
+    assert out.index("Note on test-caveated") < out.index("Report:")

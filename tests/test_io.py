@@ -3,6 +3,7 @@ rgb2gray / rgb2ycbcr conversions and rounding, write round trips. Files go to tm
 
 from __future__ import annotations
 
+import errno
 import struct
 import warnings
 import zlib
@@ -243,6 +244,28 @@ def test_write_image_round_trip(tmp_path: Path, suffix: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         np.testing.assert_array_equal(read_image(path), (GRAY8 / np.float32(255)).astype(np.float32))
+
+
+def test_a_write_that_fails_midway_leaves_the_previous_file_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """write_image (and write_atomic under it) write beside the target and rename: a full disk
+    leaves the previous image as it was, no partial file, and an error naming the target."""
+    path = tmp_path / "out.png"
+    write_image(path, GRAY8)
+    before = path.read_bytes()
+
+    def half_then_full_disk(self: Path, data: bytes) -> int:
+        with open(self, "wb") as handle:
+            handle.write(data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", half_then_full_disk)
+    with pytest.raises(OSError, match="No space left on device") as caught:
+        write_image(path, RGB8)
+    assert caught.value.filename == str(path) and caught.value.errno == errno.ENOSPC
+    monkeypatch.undo()
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]
+    with pytest.raises(ValueError, match=r"no image format for the suffix '.xyz'"):
+        write_image(tmp_path / "out.xyz", GRAY8)
 
 
 def test_unsupported_mode_raises_image_read_error(tmp_path: Path) -> None:

@@ -32,6 +32,7 @@ METHOD_CASES: list[tuple[str, dict]] = [
     ("imf", {}),
     ("cvt", {}),
     ("nsct", {}),
+    ("gtf", {}),
     ("sr", {"step": 4}),  # patches every 4 pixels instead of 2: the same algorithm, 4x fewer codes
     ("ufa", {}),  # the shipped weights
     ("ufa-no-ca", {}),
@@ -45,6 +46,7 @@ METHOD_CASES: list[tuple[str, dict]] = [
 NOT_MULTIFOCUS = {
     "average": "averaging halves the contrast of the in-focus detail; it is the lower bound",
     "max": "choose-max keeps the brighter pixel, not the sharper one",
+    "gtf": "infrared-visible method: keeps a's intensities and b's gradients, not the sharper of the two",
     # Networks of the Table IV ablation, trained only 400 steps (reports/training/ufa.md): on
     # this texture with independent colour channels they fall below the sharp source.
     **{v: "ablation network with a 400-step budget" for v in ("ufa-no-ca", "ufa-no-sa", "ufa-no-ufa")},

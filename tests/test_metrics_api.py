@@ -194,9 +194,8 @@ def _bad_inputs() -> list[tuple[str, np.ndarray, str]]:
     negative[0, 0], negative[1, 1] = -1, 254
     rgba = np.dstack([ok, ok, ok, ok])
     return [
-        ("empty", np.zeros((0, 0), np.uint8), r"0x0.*at least 2x2"),
-        ("1x1", np.zeros((1, 1), np.uint8), r"1x1.*at least 2x2"),
-        ("1xN", np.zeros((1, 40), np.uint8), r"1x40.*at least 2x2"),
+        ("empty", np.zeros((0, 0), np.uint8), r"0x0.*at least 2 pixels"),
+        ("1x1", np.zeros((1, 1), np.uint8), r"1x1.*at least 2 pixels"),
         ("nan", nan, "NaN or infinite"),
         ("inf", inf, "NaN or infinite"),
         ("bool", ok > 100, "dtype bool"),

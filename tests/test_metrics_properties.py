@@ -79,7 +79,7 @@ IDEAL_TOLERANCE: dict[str, float] = {
 # Metrics that have no ideal value for identical inputs, and why.
 NO_IDEAL: dict[str, str] = {
     "NCIE": "depends on the image's entropy: NCC(A,A) = H(A)/8 is 1 only for a uniform histogram",
-    "SCD": "corr2(F - B, A) of a constant difference is 0/0 (NaN in the reference code)",
+    "SCD": "corr2(F - B + 1e-5, A) of the constant difference is a rounding-level value: SCD ~ 0",
     "TE": "Tsallis entropy of (A, A) depends on A's histogram, like NCIE",
     "Qp": "metricZhao.m correlates the masked source feature maps (zero where phase congruency <= 0.1) "
     "with the unmasked fused map, so identical images score below 1 (Octave: 0.98743 on a 64x64 case)",

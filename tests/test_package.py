@@ -3,6 +3,8 @@ fusionbench.datasets, in both regular and editable installs."""
 
 from __future__ import annotations
 
+import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -48,3 +50,18 @@ def test_regular_install_ships_every_module_and_data_file_quietly(tmp_path: Path
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env={"PYTHONPATH": str(target)},
                          check=True, capture_output=True, text=True).stdout.split()
     assert out[0].startswith(str(target)) and {"fusionbench.metrics.conventions", "fusionbench.methods.gff"} <= set(out)
+
+
+@pytest.mark.slow
+def test_make_installs_without_setuptools_notices(tmp_path: Path) -> None:
+    """`make run`'s first install is quiet apart from pip: the editable install's environment
+    in the Makefile silences setuptools' notice (printed on every editable install of our
+    methods/ -> fusionbench.methods layout). Builds the editable wheel as pip does, with the
+    variables the Makefile sets on that line."""
+    line = next(line for line in (ROOT / "Makefile").read_text().splitlines() if "pip install" in line and " -e " in line)
+    env = dict(os.environ)
+    env.update(item.split("=", 1) for item in shlex.split(line.split("$(BIN)")[0].strip().lstrip("@")))
+    code = f"from setuptools import build_meta; build_meta.build_editable({str(tmp_path)!r})"
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert list(tmp_path.glob("fusionbench-*.editable-*.whl"))
+    assert "Editable installation" not in done.stderr and "Warning" not in done.stderr, done.stderr

@@ -378,8 +378,7 @@ def test_workers_exit_when_their_parent_is_killed(tmp_path: Path) -> None:
         while len(workers := _children(parent.pid)) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert len(workers) == 2, "the run did not start its two workers"
-        time.sleep(1)  # both are now inside the hanging method
-        os.kill(parent.pid, signal.SIGKILL)
+        os.kill(parent.pid, signal.SIGKILL)  # the workers may still be starting: they must notice too
         parent.wait()
         deadline = time.monotonic() + 10
         while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:

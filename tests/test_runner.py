@@ -299,7 +299,18 @@ def test_without_data_the_run_says_it_uses_the_synthetic_set_and_how_to_get_lytr
     assert main(argv) == 0
     err = capsys.readouterr().err
     assert f"No Lytro data under {tmp_path / 'no-data'}: benchmarking the embedded synthetic set" in err
-    assert "`fusionbench datasets fetch lytro`" in err and "FUSIONBENCH_DATA" in err
+    assert "`fusionbench datasets fetch lytro`, then run this again" in err and "FUSIONBENCH_DATA" in err
+    assert "(20 pairs, " in err
+
+
+def test_without_data_make_run_names_the_command_as_make_runs_it(tmp_path, capsys, monkeypatch):
+    """`make run` starts .venv/bin/fusionbench, which is not on the PATH: the hint says so."""
+    monkeypatch.setattr("sys.argv", [".venv/bin/fusionbench", "run"])
+    monkeypatch.setenv("PATH", str(tmp_path))  # no fusionbench on it
+    argv = ["run", "--data-dir", str(tmp_path / "no-data"), "--methods", "average", "--metrics", METRICS, "--limit", "1",
+            "--out", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache"), "--quiet"]
+    assert main(argv) == 0
+    assert "`.venv/bin/fusionbench datasets fetch lytro`, then run this again" in capsys.readouterr().err
 
 
 def test_make_run_uses_lytro_from_the_data_root(data_dir):

@@ -50,6 +50,12 @@ def test_ambiguous_and_missing_files_are_reported_not_guessed(tmp_path: Path) ->
     assert "0 pairs matched" in text and "no file for 1: lytro-12" in text and "lytro-01 is ambiguous" in text
 
 
+def test_a_folder_of_many_methods_without_a_pattern_gets_a_hint(tmp_path: Path) -> None:
+    folder = _touch(tmp_path / "all", *(f"{p.replace('-', '_')}_{m}.png" for p in ("camera-left", "astronaut-disk") for m in ("GFF", "CNN")))
+    with pytest.raises(ValueError, match=r"every pair fits several files .*--name-pattern"):
+        score("synthetic", [str(folder)], cache_dir=tmp_path / "cache", quiet=True)
+
+
 def test_a_name_pattern_splits_one_folder_into_methods(tmp_path: Path) -> None:
     folder = _touch(tmp_path / "mfifb", *(f"lytro_{n:02d}_{m}.jpg" for n in (1, 2, 10, 12) for m in ("GFF", "DCT_Corr")), "lytro_01_CNN.jpg")
     matches = {m.label: m for m in match_folder(folder, LYTRO, "{pair}_{method}.jpg")}
@@ -79,6 +85,7 @@ def test_scores_equal_those_of_the_method_that_made_the_images(tmp_path: Path, c
     missing = saved[saved["error"] != ""]
     assert set(missing["pair"]) == {reference.dataset.pairs[2].name} and missing["error"].str.contains("no fused image").all()
     assert (saved["fuse_seconds"] == "").all()  # no fuse time: the images were made elsewhere
+    assert "files': '<2 entries>'" in (tmp_path / "out" / "run.log").read_text()
 
 
 def test_score_on_lytro_with_the_authors_images(data_dir: Path, reference_results_dir: Path, tmp_path: Path) -> None:

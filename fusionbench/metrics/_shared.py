@@ -4,8 +4,8 @@ and the two speed devices of the metrics.
 * Cached values (:func:`sobel_filter2`, :func:`normalize1`) are keyed by what they are, so a
   metric that needs e.g. the Sobel responses of the fused image gets the ones another metric
   already computed.
-* :func:`correlate_separable`: exact direct-sum filtering with a separable kernel as banded
-  matrix products (BLAS), the filter behind the local window statistics.
+* :func:`correlate_separable`: exact direct-sum filtering with a separable kernel (a compiled
+  kernel, :mod:`fusionbench.metrics._kernels`), the filter behind the local window statistics.
 * :func:`parallel_map` and :func:`map_row_blocks`: work items, and per-pixel stages on blocks
   of rows, run in a small thread pool (numpy and BLAS release the GIL, and ~32k-pixel blocks
   keep a stage's temporaries in cache). Results come back in item order, so values do not
@@ -23,6 +23,7 @@ from typing import Callable, TypeVar
 
 import numpy as np
 
+from ._kernels import kernels
 from ._matlab import matlab_round
 from .inputs import MetricInputs
 
@@ -90,42 +91,10 @@ def map_row_blocks(function: Callable[..., T], *arrays: np.ndarray) -> list[T]:
     return parallel_map(lambda block: function(*(a[..., block, :] for a in arrays)), blocks)
 
 
-# correlate_separable cuts its work for this many threads, whatever the pool's size (4 is
-# the default pool's most, min(4, cores)).
-_BALANCE_THREADS = 4
-# Outputs per block in correlate_separable (the Toeplitz block is 16 x (16 + n - 1)):
-# measured fastest for kernels of 3 to 31 taps on 520 x 520 images.
-_BLOCK = 16
-# OpenBLAS runs a matrix product of at most this many multiply-adds (m n k) in the calling
-# thread; keeping ours that small leaves the threading to the pool.
-_SINGLE_THREAD_GEMM = 262144
-
-
-def _toeplitz_block(kernel: np.ndarray, outputs: int, step: int) -> np.ndarray:
-    """Matrix T with ``(T @ x_block)[j] = sum_t kernel[t] x_block[step*j + t]``."""
-    n = kernel.size
-    block = np.zeros((outputs, step * (outputs - 1) + n))
-    for j in range(outputs):
-        block[j, step * j : step * j + n] = kernel
-    return block
-
-
-def _correlate_rows_transposed(rows: np.ndarray, block: np.ndarray, n: int, step: int, out: np.ndarray) -> None:
-    """'valid' 1-D correlation of each row of the 2-D ``rows`` (R x W) with the kernel of
-    length ``n`` whose Toeplitz block is ``block``, keeping every ``step``-th output, written
-    transposed: ``out[j, r]`` is output j of row r.
-
-    Computed as (Toeplitz block) @ (row slice)^T per block of outputs: products with a long
-    inner dimension, which BLAS runs much faster than the untransposed form, and the second
-    pass then reads the transposed result along its rows again.
-    """
-    n_out = out.shape[0]
-    b = block.shape[0]
-    for start in range(0, n_out, b):
-        count = min(b, n_out - start)
-        first = step * start
-        span = step * (count - 1) + n
-        np.matmul(block[:count, :span], rows[:, first : first + span].T, out=out[start : start + count])
+# Output rows per task of correlate_separable: enough tasks to balance the pool's threads on a
+# 520 x 520 image, few enough that a task's overhead does not matter. Fixed, whatever the thread
+# count (each output row is computed the same way in any task, so values do not depend on it).
+_ROWS_PER_TASK = 64
 
 
 def correlate_separable(
@@ -135,46 +104,28 @@ def correlate_separable(
     image of a stack ``(..., H, W)``, optionally keeping only every ``step``-th row and
     column of the result (``out(1:step:end, 1:step:end)``).
 
-    Direct summation, done as small banded (Toeplitz) matrix products: exact up to the
-    rounding of a direct 1-D then 1-D sum (~1e-16 relative), unlike FFT filtering, and
-    faster than it for kernels up to a few dozen taps. Images are filtered in parallel.
+    Direct summation (compiled kernel: the column kernel over whole rows, then the row kernel):
+    exact up to the rounding of a direct 1-D then 1-D sum (~1e-16 relative), unlike FFT
+    filtering. Images and blocks of output rows are filtered in parallel.
     """
-    images = np.asarray(images, dtype=np.float64)
+    images = np.ascontiguousarray(images, dtype=np.float64)
     *lead, height, width = images.shape
     planes = images.reshape(-1, height, width)
-    row_kernel = np.asarray(row_kernel, dtype=np.float64)
-    column_kernel = np.asarray(column_kernel, dtype=np.float64)
+    row_kernel = np.ascontiguousarray(row_kernel, dtype=np.float64)
+    column_kernel = np.ascontiguousarray(column_kernel, dtype=np.float64)
     w_out = max((width - row_kernel.size) // step + 1, 0)
     h_out = max((height - column_kernel.size) // step + 1, 0)
     out = np.empty((planes.shape[0], h_out, w_out))
     if out.size == 0:
         return out.reshape(*lead, h_out, w_out)
-    row_block = _toeplitz_block(row_kernel, min(_BLOCK, w_out), step)
-    column_block = _toeplitz_block(column_kernel, min(_BLOCK, h_out), step)
-    # Along rows into (W_out, H) per image, then along its rows again: back in (H_out, W_out)
-    # order. Rows are independent in both passes, so each image's pass is cut into chunks:
-    # enough of them to keep up to _BALANCE_THREADS threads busy when there are few images,
-    # and small enough for BLAS to run each product in the calling thread. The cut does not
-    # depend on the thread count: BLAS may round a product of another shape differently in
-    # the last bit, and values must not depend on the threads.
-    along_rows = [np.empty((w_out, height)) for _ in range(len(planes))]
-    balance_parts = -(-2 * _BALANCE_THREADS // len(planes))
+    separable_rows = kernels().separable_rows
 
-    def chunks(n: int, block: np.ndarray) -> list[slice]:
-        parts = max(balance_parts, -(-n * block.size // _SINGLE_THREAD_GEMM))
-        bounds = np.linspace(0, n, min(parts, n) + 1).astype(int)
-        return [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
+    def task(job: tuple[int, int]) -> None:
+        index, first = job
+        rows = out[index, first : first + _ROWS_PER_TASK]
+        separable_rows(planes[index], column_kernel, row_kernel, step, first, rows)
 
-    def row_pass(task: tuple[int, slice]) -> None:
-        index, rows = task
-        _correlate_rows_transposed(planes[index][rows], row_block, row_kernel.size, step, along_rows[index][:, rows])
-
-    def column_pass(task: tuple[int, slice]) -> None:
-        index, cols = task
-        _correlate_rows_transposed(along_rows[index][cols], column_block, column_kernel.size, step, out[index][:, cols])
-
-    parallel_map(row_pass, [(index, rows) for index in range(len(planes)) for rows in chunks(height, row_block)])
-    parallel_map(column_pass, [(index, cols) for index in range(len(planes)) for cols in chunks(w_out, column_block)])
+    parallel_map(task, [(index, first) for index in range(len(planes)) for first in range(0, h_out, _ROWS_PER_TASK)])
     return out.reshape(*lead, h_out, w_out)
 
 
@@ -191,6 +142,8 @@ def _smooth_121(image: np.ndarray, axis: int) -> np.ndarray:
 
 def _central_difference(image: np.ndarray, axis: int) -> np.ndarray:
     """x[i + 1] - x[i - 1] along ``axis`` with zeros outside the image."""
+    if image.shape[axis] == 1:
+        return np.zeros_like(image)
     out = np.empty_like(image)
     moved, source = np.moveaxis(out, axis, 0), np.moveaxis(image, axis, 0)
     np.subtract(source[2:], source[:-2], out=moved[1:-1])

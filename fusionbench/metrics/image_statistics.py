@@ -56,8 +56,10 @@ def avg(x: MetricInputs) -> float:
 )
 def std(x: MetricInputs) -> float:
     """Standard deviation as SD.m computes it: the mean over columns of each column's sample
-    standard deviation (N-1), ``mean(std(F))`` - not the whole-image std."""
-    return float(np.mean(np.std(x.fused, axis=0, ddof=1)))
+    standard deviation (N-1), ``mean(std(F))`` - not the whole-image std. On a one-row image
+    MATLAB's ``std`` works along the row, so that is the row's standard deviation."""
+    f = x.fused
+    return float(np.mean(np.std(f.ravel() if f.shape[0] == 1 else f, axis=0, ddof=1)))
 
 
 def _histogram256(x: MetricInputs, role: str) -> np.ndarray:

@@ -37,7 +37,8 @@ _ON_8BIT_GRID = 1e-4
 
 def _checked(image: ImageLike, where: str) -> np.ndarray:
     """The image as an array (read if a path), after the checks every conversion needs:
-    integer or float dtype, (H, W) or (H, W, 3), at least 2 x 2; ``ValueError`` naming
+    integer or float dtype, (H, W) or (H, W, 3), at least 2 pixels (one row or one column is
+    allowed: the reference code scores such images too, where its windows fit); ``ValueError`` naming
     ``where`` otherwise. Integer data other than uint8/uint16 must lie in 0..255 (returned
     as uint8); float data must be finite and lie in [0, 1]."""
     if isinstance(image, (str, os.PathLike)):
@@ -53,8 +54,8 @@ def _checked(image: ImageLike, where: str) -> np.ndarray:
         raise ValueError(f"{where} has an alpha channel (H, W, 4); drop it first (image[..., :3])")
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
         raise ValueError(f"{where} must have shape (H, W) or (H, W, 3), got {image.shape}")
-    if image.shape[0] < 2 or image.shape[1] < 2:
-        raise ValueError(f"{where} is {image.shape[0]}x{image.shape[1]}; metrics need at least 2x2 pixels")
+    if image.shape[0] * image.shape[1] < 2:
+        raise ValueError(f"{where} is {image.shape[0]}x{image.shape[1]}; metrics need at least 2 pixels")
     if np.issubdtype(image.dtype, np.integer):
         if image.dtype not in (np.uint8, np.uint16):
             lo, hi = int(image.min()), int(image.max())

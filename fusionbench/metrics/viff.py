@@ -9,10 +9,13 @@ model to two sources.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from ._kernels import kernels
 from ._matlab import fspecial_gaussian
-from ._shared import correlate_separable, map_row_blocks
+from ._shared import correlate_separable, parallel_map
 from .inputs import MetricInputs
 from .registry import register_metric
 
@@ -25,6 +28,7 @@ _C = 1e-7  # added to every map pixel before summing
 _SCALE_WEIGHTS = tuple(w / 2.15 for w in (1.0, 0.0, 0.15, 1.0))
 # Window of scale s = 1..4: fspecial('gaussian', N, N/5) with N = 2^(5-s) + 1.
 _WINDOW_SIZES = (17, 9, 5, 3)
+_PIXELS_PER_TASK = 32768  # per-pixel stage: rows per thread-pool task
 
 
 def _window_1d(size: int) -> np.ndarray:
@@ -33,67 +37,16 @@ def _window_1d(size: int) -> np.ndarray:
     return fspecial_gaussian((1, size), size / 5.0)[0]
 
 
-def _sum_log10(terms: np.ndarray) -> float:
-    """sum(log10(terms)) for terms >= 1, as log10 of products of 32 terms at a time (one
-    log10 per 32 values; the products stay far below overflow for the terms here, and a
-    non-finite product falls back to the direct sum)."""
-    flat = terms.ravel()
-    k = 32
-    m = flat.size // k
-    products = np.multiply.reduce(flat[: m * k].reshape(k, m), axis=0)
-    if not np.all(np.isfinite(products)):
-        return float(np.sum(np.log10(flat)))
-    return float(np.sum(np.log10(products)) + np.sum(np.log10(flat[m * k :])))
-
-
-def _information_terms(
-    mu_ref: np.ndarray, ref_sq: np.ndarray, ref_dist: np.ndarray, mu_dist: np.ndarray, sigma2_sq: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``ComVidVindG`` of the reference at one scale for one source: the gain map g and the
-    terms 1 + g^2 s1 / (sv + sn) (VID) and 1 + s1 / sn (VIND) whose log10 are its maps.
-
-    The reference's sequence of clamps reduces to: g = g0 where s1 >= 1e-10, s2 >= 1e-10
-    and g0 > 0, else 0 (and then the VID term is exactly 1, whatever sv); where g > 0,
-    sv = max(s2 - g0 s12, 1e-10); s1 < 1e-10 counts as 0 in VIND.
-    """
-    sigma1_sq = ref_sq - mu_ref * mu_ref
-    np.maximum(sigma1_sq, 0.0, out=sigma1_sq)
-    sigma12 = ref_dist - mu_ref * mu_dist
-    g = sigma12 / (sigma1_sq + _EPS_VAR)
-    sv_sq = g * sigma12
-    np.subtract(sigma2_sq, sv_sq, out=sv_sq)
-    np.maximum(sv_sq, _EPS_VAR, out=sv_sq)
-    informative_ref = sigma1_sq >= _EPS_VAR
-    keep = informative_ref & (sigma2_sq >= _EPS_VAR)
-    keep &= g > 0
-    g *= keep
-    sv_sq += _VISUAL_NOISE
-    vid_terms = g * g
-    vid_terms *= sigma1_sq
-    vid_terms /= sv_sq
-    vid_terms += 1.0
-    sigma1_sq *= informative_ref
-    sigma1_sq /= _VISUAL_NOISE
-    sigma1_sq += 1.0
-    return g, vid_terms, sigma1_sq
-
-
-def _block_log_sums(moments: np.ndarray) -> tuple[float, float]:
-    """sum(log10) of the VID and of the VIND terms over a block of pixels, the source with
-    the smaller gain g supplying both terms at each pixel (B on ties)."""
-    mu_a, mu_b, mu_f, aa, bb, ff, af, bf = moments
-    sigma2_sq = ff - mu_f * mu_f
-    np.maximum(sigma2_sq, 0.0, out=sigma2_sq)
-    g_a, vid_a, vind_a = _information_terms(mu_a, aa, af, mu_f, sigma2_sq)
-    g_b, vid_b, vind_b = _information_terms(mu_b, bb, bf, mu_f, sigma2_sq)
-    take_a = g_a < g_b
-    np.copyto(vid_b, vid_a, where=take_a)
-    np.copyto(vind_b, vind_a, where=take_a)
-    return _sum_log10(vid_b), _sum_log10(vind_b)
-
-
 def _scale_ratio(a: np.ndarray, b: np.ndarray, f: np.ndarray, window: np.ndarray) -> float:
-    """sum(VID + 1e-7) / sum(VIND + 1e-7) of one scale."""
+    """sum(VID + 1e-7) / sum(VIND + 1e-7) of one scale.
+
+    Per pixel (compiled, :func:`~fusionbench.metrics._kernels.kernels` ``viff_log_sums``), for
+    each source S against F, ``ComVidVindG`` of the reference: the gain g = s_SF / (s_S^2 +
+    1e-10) and the terms 1 + g^2 s_S^2 / (sv^2 + sn) (VID) and 1 + s_S^2 / sn (VIND) whose
+    log10 are its maps. The reference's sequence of clamps reduces to: g = g0 where s_S^2 >=
+    1e-10, s_F^2 >= 1e-10 and g0 > 0, else 0 (the VID term is then exactly 1, whatever sv);
+    sv^2 = max(s_F^2 - g0 s_SF, 1e-10); s_S^2 < 1e-10 counts as 0 in VIND. The source with the
+    smaller g (B on ties) supplies both terms."""
     products = np.empty((8,) + f.shape)
     products[0], products[1], products[2] = a, b, f
     np.multiply(a, a, out=products[3])
@@ -102,9 +55,14 @@ def _scale_ratio(a: np.ndarray, b: np.ndarray, f: np.ndarray, window: np.ndarray
     np.multiply(a, f, out=products[6])
     np.multiply(b, f, out=products[7])
     moments = correlate_separable(products, window, window)
-    sums = map_row_blocks(_block_log_sums, moments)
+    rows = moments.shape[1]
+    sums = np.empty((rows, 2))
+    log_sums = kernels().viff_log_sums
+    step = max(1, _PIXELS_PER_TASK // moments.shape[2])
+    parallel_map(lambda first: log_sums(moments[:, first : first + step], sums[first : first + step]), list(range(0, rows, step)))
     n = moments[0].size
-    return (sum(s[0] for s in sums) + n * _C) / (sum(s[1] for s in sums) + n * _C)
+    # Row sums added in row order: the value does not depend on the threads.
+    return (math.fsum(sums[:, 0]) + n * _C) / (math.fsum(sums[:, 1]) + n * _C)
 
 
 def viff_value(a: np.ndarray, b: np.ndarray, fused: np.ndarray) -> float:

@@ -38,9 +38,8 @@ __all__ = ["TrainConfig", "Network", "Curve", "option", "parse_crop_schedule", "
 
 
 def option(default: Any, help: str, **extra: Any) -> Any:  # noqa: A002 - argparse's word
-    """A config field with its command-line help (and ``flag``/``choices``/``default_factory``)."""
-    if "default_factory" in extra:
-        return field(default_factory=extra.pop("default_factory"), metadata={"help": help, **extra})
+    """A config field with its command-line help; ``flag="--name"`` renames the option,
+    ``choices=(...)`` restricts it."""
     return field(default=default, metadata={"help": help, **extra})
 
 

@@ -17,11 +17,12 @@ from typing import Any
 
 from ..data import MultiFocusDataset, resolve_source
 from ..losses import psnr, ssim
-from ..network import Curve, Network, TrainConfig, option, float32, parse_crop_schedule
+from ..network import Curve, Network, TrainConfig, float32, option, parse_crop_schedule
 from .model import VARIANTS, UFAFuse
 from .weights import method_name
 
 __all__ = ["UFAConfig", "UFANetwork", "fusion_loss"]
+
 
 @dataclass
 class UFAConfig(TrainConfig):
