@@ -72,11 +72,26 @@ def test_trains_and_exports_weights_the_method_loads(name, extra, weights_name, 
     assert fused.shape == a.shape and np.isfinite(fused).all()
 
 
-def test_ifcnn_weights_record_their_rule(bsds, tmp_path) -> None:
+def test_ifcnn_weights_record_their_rule_and_start_a_second_stage(bsds, tmp_path) -> None:
+    from fusionbench.nets.weights import WeightsError, load_tensors
+
     network = get_network("ifcnn")
     config = network.config_class(data=bsds, steps=1, batch=2, crop="16", val_pairs=1, val_crop=16, rule="max")
-    result = train(network, config, tmp_path / "run", device="cpu")
-    assert read_metadata(result.weights)["rule"] == "max"
+    first = train(network, config, tmp_path / "run", device="cpu")
+    assert read_metadata(first.weights)["rule"] == "max"
+    # A second stage starts from the first stage's weights and adds the SSIM term.
+    second = network.config_class(**{**config.to_dict(), "init_weights": str(first.weights), "ssim_weight": 1.0,
+                                     "steps": 2, "lr": 0.0})
+    torch.manual_seed(second.seed)
+    start = network.build(second)
+    for name, tensor in load_tensors(first.weights)[0].items():
+        assert torch.equal(start.state_dict()[name], tensor), name
+    result = train(network, second, tmp_path / "stage2", device="cpu")
+    logged = [e for e in read_log(tmp_path / "stage2") if "loss" in e]
+    assert all(e["loss"] == pytest.approx(e["mse"] + 1.0 - e["ssim"], rel=1e-5) for e in logged)
+    assert read_metadata(result.weights)["info"]["init_weights"] == str(first.weights)
+    with pytest.raises(WeightsError, match="trained with rule 'max', not 'sum'"):
+        network.build(network.config_class(init_weights=str(first.weights), rule="sum"))
     with pytest.raises(ValueError, match="unknown IFCNN fusion rule"):
         network.config_class(rule="min")
     with pytest.raises(ValueError, match="--pairs 'focus'"):

@@ -14,8 +14,9 @@ as the authors do for colour images), Fig. 1 of the paper and the authors' code:
 Stride 1 and replicate padding everywhere (the authors' code). No pretrained ResNet can be
 loaded here, so CONV1 is trained from scratch with the rest (He initialisation, fan-out, as
 the authors initialise their other layers). The model is trained supervised on synthetic
-multi-focus pairs with ground truth; the authors' loss adds a perceptual term computed with
-ResNet-101 features, which are not available either, so only its pixel (MSE) term is used.
+multi-focus pairs with ground truth. The authors' loss is the pixel MSE plus a perceptual
+term on ResNet-101 features, which are not available either; ``ssim_weight`` adds
+``(1 - SSIM)`` as a structural term in its place (see ``reports/training/ifcnn.md``).
 
 For two inputs, ``"mean"`` is ``"sum"`` with the fused features halved: CONV3 is linear
 and has no bias, so a SUM network is the same function as a MEAN network with CONV3's
@@ -111,6 +112,10 @@ class IFCNNConfig(TrainConfig):
     needs the whole batch at once, so ``micro_batch_pixels`` defaults to no chunking."""
 
     rule: str = option("max", "element-wise fusion rule the network is trained with", choices=RULES)
+    ssim_weight: float = option(0.0, "weight of (1 - SSIM) added to the MSE (a structural term in place of "
+                                "the authors' perceptual term)")
+    init_weights: str | None = option(None, "start from these IFCNN weights (a previous stage, trained with "
+                                      "the same rule) instead of random ones")
     micro_batch_pixels: int = option(1 << 30, "process a batch in chunks of this many pixels "
                                      "(chunks change batch normalisation's statistics)")
 
@@ -118,6 +123,8 @@ class IFCNNConfig(TrainConfig):
         super().__post_init__()
         if self.rule not in RULES:
             raise ValueError(f"unknown IFCNN fusion rule {self.rule!r}; choose one of {RULES}")
+        if self.ssim_weight < 0:
+            raise ValueError(f"ssim_weight must be >= 0, got {self.ssim_weight}")
 
 
 class IFCNNNetwork(Network):
@@ -126,12 +133,23 @@ class IFCNNNetwork(Network):
     summary = ("IFCNN (Zhang et al., Information Fusion 2020): supervised on synthetic multi-focus pairs, "
                "MSE loss, from scratch; --rule max|sum|mean")
     curves = (
-        Curve("loss", "training loss  MSE"),
+        Curve("loss", "training loss  MSE + w(1−SSIM)"),
+        Curve("mse", "training MSE"),
         Curve("val_psnr", "validation PSNR (dB), held-out pairs", log=False),
+        Curve("val_ssim", "validation SSIM, held-out pairs", log=False),
     )
 
     def build(self, config: IFCNNConfig):
-        return he_normal_(IFCNN(config.rule), mode="fan_out")
+        model = he_normal_(IFCNN(config.rule), mode="fan_out")
+        if config.init_weights is not None:
+            from .weights import WeightsError, load_state, read_metadata
+
+            trained = read_metadata(config.init_weights).get("rule")
+            if trained != config.rule:
+                raise WeightsError(f"{config.init_weights}: IFCNN weights trained with rule {trained!r}, "
+                                   f"not {config.rule!r}")
+            load_state(model, config.init_weights, f"the IFCNN network ({config.rule})")
+        return model
 
     def dataset(self, config: IFCNNConfig, role: str, crop: int, seed: int):
         return MultiFocusDataset(resolve_source(config.data, role, config.data_dir), crop=crop, seed=seed)
@@ -139,7 +157,11 @@ class IFCNNNetwork(Network):
     def loss(self, model, batch: dict, config: IFCNNConfig) -> dict:
         fused = model(batch["a"], batch["b"])
         with float32(fused):
-            return {"loss": ((fused.float() - batch["gt"]) ** 2).mean()}
+            mse = ((fused.float() - batch["gt"]) ** 2).mean()
+            if config.ssim_weight == 0:
+                return {"loss": mse, "mse": mse}
+            s = ssim(fused.float(), batch["gt"])
+            return {"loss": mse + config.ssim_weight * (1 - s), "mse": mse, "ssim": s}
 
     def validate(self, model, batch: dict, config: IFCNNConfig) -> dict[str, float]:
         out = model(batch["a"], batch["b"]).float().clamp(0, 1)
