@@ -40,6 +40,7 @@ METHOD_CASES: list[tuple[str, dict]] = [
     ("ufa-no-ufa", {}),
     ("densefuse", {}),  # rule=add
     ("densefuse", {"rule": "l1"}),
+    ("deepfuse", {}),
 ]
 
 # Methods that are not expected to beat the sources on a multi-focus pair (documented why).

@@ -109,3 +109,7 @@ def _listed(name: str, report: str) -> None:
 
 def test_shipped_densefuse_weights_are_listed_with_their_hash() -> None:
     _listed("densefuse", "densefuse")
+
+
+def test_shipped_deepfuse_weights_are_listed_with_their_hash() -> None:
+    _listed("deepfuse", "deepfuse")
