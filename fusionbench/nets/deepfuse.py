@@ -62,13 +62,13 @@ class DeepFuse(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Pre-fusion layers C1, C2: (N, 1, H, W) -> (N, 32, H, W)."""
-        return F.relu(self.c2(F.relu(self.c1(x))))
+        return F.relu_(self.c2(F.relu_(self.c1(x))))
 
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         n = a.shape[0]
         features = self.features(torch.cat([a, b], dim=0))  # tied weights: one pass for both
         fused = features[:n] + features[n:]
-        return self.c5(F.relu(self.c4(F.relu(self.c3(fused)))))
+        return self.c5(F.relu_(self.c4(F.relu_(self.c3(fused)))))
 
 
 def _separable_valid(x: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:

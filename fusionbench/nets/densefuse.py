@@ -62,15 +62,15 @@ class DenseFuse(nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 1, H, W) -> (N, 64, H, W): C1, then the dense block's concatenated outputs."""
-        features = F.relu(self.conv1(x))
+        features = F.relu_(self.conv1(x))
         for layer in self.dense:
-            features = torch.cat([features, F.relu(layer(features))], dim=1)
+            features = torch.cat([features, F.relu_(layer(features))], dim=1)
         return features
 
     def decode(self, features: torch.Tensor) -> torch.Tensor:
         """(N, 64, H, W) -> (N, 1, H, W), not clipped."""
         for layer in self.decoder[:-1]:
-            features = F.relu(layer(features))
+            features = F.relu_(layer(features))
         return self.decoder[-1](features)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
