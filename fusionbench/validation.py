@@ -17,7 +17,9 @@ MATLAB definitions), and tabulated with their means and the relative difference 
 ``--maps PAIRS --maps-out FILE.png`` draws, for those pairs, the sources, the method's own
 weight map (for methods with a ``maps(a, b)`` giving ``"weights"``) and the weight of source A
 estimated from each fused image (:func:`weights_from_fused`, the same estimate for ours and the
-authors'), so the decision maps can be compared side by side.
+authors'), so the decision maps can be compared side by side. Reference patterns take
+``{pair}`` (``lytro_01``) or ``{pair_dash}`` (``lytro-01``, the naming of some authors'
+repositories).
 
 Command line (writes the Markdown table with the command that made it)::
 
@@ -81,6 +83,10 @@ def _source(folder: Path, pair: str, role: str) -> Path:
     return matches[0]
 
 
+def _reference_file(folder: str | Path, pattern: str, pair: str) -> Path:
+    return Path(folder) / pattern.format(pair=pair, pair_dash=pair.replace("_", "-"))
+
+
 def compare_with_reference(
     method: FusionMethod,
     sources_dir: str | Path,
@@ -91,7 +97,8 @@ def compare_with_reference(
     convention: str = "reference",
 ) -> list[PairComparison]:
     """Fuse each pair's ``<sources_dir>/<pair>-A.*`` and ``-B.*`` with ``method`` and compare
-    with ``<reference_dir>/<reference_pattern with {pair}>``; with ``metrics``, score both
+    with ``<reference_dir>/<reference_pattern>`` (``{pair}``: ``lytro_01``, ``{pair_dash}``:
+    ``lytro-01``); with ``metrics``, score both
     fused images (8-bit, against the 8-bit sources) under ``convention``."""
     from .metrics import evaluate
 
@@ -104,7 +111,7 @@ def compare_with_reference(
         fused = method.fuse(a, b, pair_name=pair)
         seconds = time.perf_counter() - start
         ours = to_uint8(fused)
-        reference = read_image_native(reference_dir / reference_pattern.format(pair=pair))
+        reference = read_image_native(_reference_file(reference_dir, reference_pattern, pair))
         if reference.shape != ours.shape:
             raise ValueError(f"{pair}: reference is {reference.shape}, ours {ours.shape}")
         diff = int(np.abs(ours.astype(np.int16) - reference.astype(np.int16)).max())
@@ -217,7 +224,7 @@ def decision_map_figure(
     for row, pair in zip(axes, pairs):
         a8, b8 = (read_image_native(_source(sources_dir, pair, role)) for role in ("A", "B"))
         ours = to_uint8(method.fuse(a8, b8, pair_name=pair))
-        theirs = read_image_native(reference_dir / reference_pattern.format(pair=pair))
+        theirs = read_image_native(_reference_file(reference_dir, reference_pattern, pair))
         panels = [a8, b8]
         if has_maps:  # maps() takes what fuse_color() takes: float images in [0, 1]
             panels.append(np.clip(method.maps(*check_inputs(a8, b8, method.name))["weights"], 0, 1))
@@ -239,7 +246,7 @@ def decision_map_figure(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fusionbench.validation", description=__doc__.split("\n\n")[0])
     parser.add_argument("method", help="registered method name, e.g. gff")
-    parser.add_argument("--reference-pattern", required=True, help="file name in the reference folder, e.g. '{pair}_GFF.jpg'")
+    parser.add_argument("--reference-pattern", required=True, help="file name in the reference folder, e.g. '{pair}_GFF.jpg' ({pair}: lytro_01, {pair_dash}: lytro-01)")
     parser.add_argument("--data-dir", default="../shared/datasets", help="datasets folder (sources in <data-dir>/mfifb)")
     parser.add_argument("--reference-dir", help="default: <data-dir>/../reference-results/mfifb-lytro")
     parser.add_argument("--pairs", default=",".join(LYTRO_PAIRS), help="comma-separated pair names (default: the 20 Lytro pairs)")

@@ -42,6 +42,9 @@ METHOD_CASES: list[tuple[str, dict]] = [
     ("cnn", {}),
     ("mffgan", {}),
     ("drpl", {}),
+    ("densefuse", {}),  # rule=add
+    ("densefuse", {"rule": "l1"}),
+    ("deepfuse", {}),
 ]
 
 # Methods that are not expected to beat the sources on a multi-focus pair (documented why).

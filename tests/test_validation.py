@@ -93,3 +93,14 @@ def test_decision_map_figure(folders, tmp_path: Path) -> None:
     sources, references = folders
     out = decision_map_figure(fusionbench.create_method("lp"), sources, references, "{pair}_LPJ.jpg", ["p1"], tmp_path / "m.png")
     assert Image.open(out).size[0] > 400
+
+
+def test_reference_pattern_with_dashed_pair_names(folders, tmp_path: Path) -> None:
+    sources, references = folders
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "LP-p1.png").write_bytes((references / "p1_LP.png").read_bytes())  # an authors' repository's naming
+    (dashed,) = compare_with_reference(fusionbench.create_method("lp"), sources, repo, "LP-{pair_dash}.png", ["p1"])
+    (plain,) = compare_with_reference(fusionbench.create_method("lp"), sources, references, "{pair}_LP.png", ["p1"])
+    assert dashed.psnr_db == plain.psnr_db == float("inf")  # the same lossless copy of our output
+

@@ -30,6 +30,9 @@ __all__ = ["NETWORKS", "get_network", "list_networks"]
 # Trainable networks: `fusionbench train NAME` -> "module:class" of its Network (imported on use).
 NETWORKS: dict[str, str] = {
     "ufa": "fusionbench.nets.ufa.train:UFANetwork",
+    "densefuse": "fusionbench.nets.densefuse:DenseFuseNetwork",
+    "deepfuse": "fusionbench.nets.deepfuse:DeepFuseNetwork",
+    "ifcnn": "fusionbench.nets.ifcnn:IFCNNNetwork",
     "cnn": "fusionbench.nets.cnn:CNNNetwork",
     "sesf": "fusionbench.nets.sesf:SESFNetwork",
     "drpl": "fusionbench.nets.drpl:DRPLNetwork",

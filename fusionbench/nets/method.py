@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..registry import FusionMethod
+from .tiled import DEFAULT_MAX_PIXELS, DEFAULT_TILE
 
-__all__ = ["NetworkMethod"]
+__all__ = ["NetworkMethod", "LocalNetworkMethod"]
 
 
 @functools.lru_cache(maxsize=32)
@@ -79,3 +80,44 @@ class NetworkMethod(FusionMethod):
     def network(self):
         """The loaded network (cached per method class, file and content)."""
         return _cached_network(type(self), str(self.weights_path()), self.weights_sha256())
+
+
+@dataclass
+class LocalNetworkMethod(NetworkMethod):
+    """A :class:`NetworkMethod` whose network is local (fully convolutional, receptive radius
+    ``radius``): images larger than ``max_pixels`` pixels are fused in ``tile`` x ``tile`` tiles
+    with a halo of ``radius`` pixels, the same result with memory bounded by the tile
+    (:func:`fusionbench.nets.tiled.run_local`)."""
+
+    radius: ClassVar[int] = 0
+    trained: ClassVar[str] = ""  # the training name (fusionbench train NAME) recorded in its weights files
+
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    tile: int = DEFAULT_TILE
+
+    def __post_init__(self) -> None:
+        if self.max_pixels < 1 or self.tile < 16:
+            raise ValueError(f"{self.name}: max_pixels must be >= 1 and tile >= 16, got {self.max_pixels}, {self.tile}")
+
+    def model(self):
+        """The loaded network on ``device``, in channels-last layout (faster convolutions on CPU)."""
+        import torch
+
+        return self.network().to(self.device, memory_format=torch.channels_last)
+
+    def run(self, function, *images):
+        """``function(*tensors)`` of the network on images (C, H, W) float32 -> (C', H, W)."""
+        from .tiled import run_local
+
+        return run_local(function, images, self.radius, max_pixels=self.max_pixels, tile=self.tile, device=self.device)
+
+    @classmethod
+    def load_checked(cls, model, path: str, what: str) -> dict[str, Any]:
+        """Load weights file ``path`` into ``model`` after checking it holds weights of the
+        network :attr:`trained`; returns the file's metadata (errors name the file)."""
+        from .weights import WeightsError, load_state, read_metadata
+
+        stored = read_metadata(path).get("network")
+        if stored != cls.trained:
+            raise WeightsError(f"{path}: holds weights of the network {stored!r}, not {cls.trained!r} (method {cls.name!r})")
+        return load_state(model, path, what)
