@@ -45,6 +45,8 @@ METHOD_CASES: list[tuple[str, dict]] = [
     ("densefuse", {}),  # rule=add
     ("densefuse", {"rule": "l1"}),
     ("deepfuse", {}),
+    ("ifcnn", {}),  # rule=max
+    ("ifcnn", {"rule": "sum"}),
 ]
 
 # Methods that are not expected to beat the sources on a multi-focus pair (documented why).

@@ -107,9 +107,7 @@ def _listed(name: str, report: str) -> None:
     assert sha in (REPORTS / f"{report}.md").read_text(), f"{path.name}: sha256 {sha} not in reports/training/{report}.md"
 
 
-def test_shipped_densefuse_weights_are_listed_with_their_hash() -> None:
-    _listed("densefuse", "densefuse")
-
-
-def test_shipped_deepfuse_weights_are_listed_with_their_hash() -> None:
-    _listed("deepfuse", "deepfuse")
+@pytest.mark.parametrize("name,report", [("densefuse", "densefuse"), ("deepfuse", "deepfuse"),
+                                         ("ifcnn-max", "ifcnn"), ("ifcnn-sum", "ifcnn")])
+def test_shipped_weights_are_listed_with_their_hash(name: str, report: str) -> None:
+    _listed(name, report)
