@@ -31,6 +31,9 @@ class DRPLFusion(NetworkMethod):
     """DRPL: the pair's two focus masks regressed by a residual CNN, averaged into one weight."""
 
     color: ClassVar[str] = "native"
+    shipped_weights_caveat: ClassVar[str] = (
+        "the shipped weights are under-trained (45 minutes on a CPU, the loss still falling): their focus masks "
+        "leave holes in large flat regions; reports/validation/drpl.md, reports/training/drpl.md")
 
     precision: Literal["float32", "bf16"] = "float32"
 

@@ -37,6 +37,10 @@ class IFCNNMethod(LocalNetworkMethod):
     """IFCNN with the element-wise ``max``, ``sum`` or ``mean`` fusion rule."""
 
     color: ClassVar[str] = "native"
+    shipped_weights_caveat: ClassVar[str] = (
+        "the shipped weights were trained here from scratch on a CPU, without the authors' ImageNet ResNet-101 "
+        "first layer and perceptual loss: IFCNN-MAX loses fine detail against the authors' images (Qabf 6.9 % "
+        "below theirs on Lytro); reports/validation/ifcnn.md, reports/training/ifcnn.md")
     trained = "ifcnn"
     radius = 5  # fusionbench.nets.ifcnn.RECEPTIVE_RADIUS (checked by a test; no torch import here)
 

@@ -26,6 +26,10 @@ __all__ = ["MFFGANFusion"]
 class MFFGANFusion(NetworkMethod):
     """MFF-GAN generator on the luminance."""
 
+    shipped_weights_caveat: ClassVar[str] = (
+        "the shipped generator comes from 40 minutes of CPU training in which the adversarial game did not "
+        "converge: the scores understate MFF-GAN; reports/training/mffgan.md")
+
     @classmethod
     def load_network(cls, path: str):
         from fusionbench.nets.mffgan import MFFGenerator

@@ -40,6 +40,9 @@ class UFA(NetworkMethod):
 
     color: ClassVar[str] = "native"
     variant: ClassVar[str] = "full"
+    shipped_weights_caveat: ClassVar[str] = (
+        "the shipped weights are under-trained (minutes on one GPU, far below the paper's 300 epochs): the "
+        "scores understate UFA-Fuse; reports/training/ufa.md says what was trained and how to retrain")
 
     max_pixels: int = 1024 * 1024
     tile: int = 512
@@ -49,14 +52,6 @@ class UFA(NetworkMethod):
         from fusionbench.nets.ufa.weights import load_model
 
         return load_model(path, cls.variant)
-
-    def caveat(self) -> str:
-        from fusionbench.nets.weights import WEIGHTS_DIR
-
-        if self.weights_path().parent != WEIGHTS_DIR:  # the user's own weights
-            return ""
-        return ("the shipped weights are under-trained (minutes on one GPU, far below the paper's 300 epochs): the "
-                "scores understate UFA-Fuse; reports/training/ufa.md says what was trained and how to retrain")
 
     def fuse_color(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         from fusionbench.nets.ufa.inference import fuse_arrays

@@ -168,3 +168,18 @@ def test_densefuse_output_spans_the_sources_range(weight_files) -> None:
         fused = fusionbench.fuse(a, b, "densefuse", rule=rule, weights=str(weight_files["densefuse"]))
         assert fused.min() == pytest.approx(min(a.min(), b.min()), abs=1e-6)
         assert fused.max() == pytest.approx(max(a.max(), b.max()), abs=1e-6)
+
+
+@pytest.mark.parametrize("name", ["ufa", "drpl", "mffgan", "ifcnn"])
+def test_the_under_trained_shipped_weights_carry_a_caveat_that_users_weights_do_not(name: str, tmp_path) -> None:
+    import shutil
+
+    shipped = fusionbench.create_method(name)
+    assert "reports/" in shipped.caveat()  # says where to read what was trained
+    copy = tmp_path / f"{name}-mine.safetensors"
+    shutil.copy(shipped.weights_path(), copy)
+    assert fusionbench.create_method(name, weights=str(copy)).caveat() == ""
+
+
+def test_a_network_validated_against_its_authors_has_no_caveat() -> None:
+    assert fusionbench.create_method("cnn").caveat() == ""

@@ -47,6 +47,9 @@ class NetworkMethod(FusionMethod):
 
     family: ClassVar[str] = "deep"
     shipped: ClassVar[str | None] = None  # shipped weights' name when it is not the method's
+    # What readers of scores made with the shipped weights must know (e.g. under-trained), shown
+    # beside them by the runner and the CLI; "" when nothing. Users' own weights carry none.
+    shipped_weights_caveat: ClassVar[str] = ""
 
     weights: str | None = None
     device: str = "cpu"
@@ -71,6 +74,11 @@ class NetworkMethod(FusionMethod):
             raise WeightsError(f"{path}: weights file of method {self.name!r} not found"
                                + ("" if self.weights else "; re-install fusionbench")) from None
         return _file_sha256(str(path), stat.st_mtime_ns, stat.st_size)
+
+    def caveat(self) -> str:
+        from .weights import WEIGHTS_DIR
+
+        return self.shipped_weights_caveat if self.weights_path().parent == WEIGHTS_DIR else ""
 
     def identity(self) -> dict[str, Any]:
         identity = super().identity()
