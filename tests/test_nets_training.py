@@ -89,6 +89,12 @@ def test_ifcnn_weights_record_their_rule_and_start_a_second_stage(bsds, tmp_path
     result = train(network, second, tmp_path / "stage2", device="cpu")
     logged = [e for e in read_log(tmp_path / "stage2") if "loss" in e]
     assert all(e["loss"] == pytest.approx(e["mse"] + 1.0 - e["ssim"], rel=1e-5) for e in logged)
+    third = network.config_class(**{**second.to_dict(), "gradient_weight": 2.0})
+    train(network, third, tmp_path / "stage3", device="cpu")
+    logged = [e for e in read_log(tmp_path / "stage3") if "loss" in e]
+    assert all(e["loss"] == pytest.approx(e["mse"] + 1.0 - e["ssim"] + 2.0 * e["gradient"], rel=1e-5) for e in logged)
+    with pytest.raises(ValueError, match="gradient_weight must be >= 0"):
+        network.config_class(gradient_weight=-1.0)
     assert read_metadata(result.weights)["info"]["init_weights"] == str(first.weights)
     with pytest.raises(WeightsError, match="trained with rule 'max', not 'sum'"):
         network.build(network.config_class(init_weights=str(first.weights), rule="sum"))
@@ -111,3 +117,14 @@ def _listed(name: str, report: str) -> None:
                                          ("ifcnn-max", "ifcnn"), ("ifcnn-sum", "ifcnn")])
 def test_shipped_weights_are_listed_with_their_hash(name: str, report: str) -> None:
     _listed(name, report)
+
+
+def test_ifcnn_gradient_term_sees_detail_not_brightness() -> None:
+    from fusionbench.nets.ifcnn import gradient_l1
+
+    x = torch.rand(2, 3, 8, 9)
+    assert float(gradient_l1(x, x + 0.3)) < 1e-6  # a constant offset has the same differences (to rounding)
+    ramp = torch.arange(9.0).expand(1, 1, 8, 9)  # horizontal differences 1, vertical 0
+    assert float(gradient_l1(ramp, torch.zeros_like(ramp))) == pytest.approx(1.0)
+    assert float(gradient_l1(ramp.transpose(2, 3), torch.zeros(1, 1, 9, 8))) == pytest.approx(1.0)
+

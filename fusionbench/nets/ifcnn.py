@@ -114,6 +114,8 @@ class IFCNNConfig(TrainConfig):
     rule: str = option("max", "element-wise fusion rule the network is trained with", choices=RULES)
     ssim_weight: float = option(0.0, "weight of (1 - SSIM) added to the MSE (a structural term in place of "
                                 "the authors' perceptual term)")
+    gradient_weight: float = option(0.0, "weight of the L1 difference of horizontal and vertical pixel differences "
+                                    "(fused vs ground truth) added to the loss (a sharpness term)")
     init_weights: str | None = option(None, "start from these IFCNN weights (a previous stage, trained with "
                                       "the same rule) instead of random ones")
     micro_batch_pixels: int = option(1 << 30, "process a batch in chunks of this many pixels "
@@ -123,8 +125,17 @@ class IFCNNConfig(TrainConfig):
         super().__post_init__()
         if self.rule not in RULES:
             raise ValueError(f"unknown IFCNN fusion rule {self.rule!r}; choose one of {RULES}")
-        if self.ssim_weight < 0:
-            raise ValueError(f"ssim_weight must be >= 0, got {self.ssim_weight}")
+        for name in ("ssim_weight", "gradient_weight"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+
+
+def gradient_l1(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference of the horizontal and of the vertical neighbour differences of
+    ``x`` and ``y`` (N, C, H, W): zero exactly when ``x - y`` is constant per channel."""
+    horizontal = (x[..., :, 1:] - x[..., :, :-1]) - (y[..., :, 1:] - y[..., :, :-1])
+    vertical = (x[..., 1:, :] - x[..., :-1, :]) - (y[..., 1:, :] - y[..., :-1, :])
+    return horizontal.abs().mean() + vertical.abs().mean()
 
 
 class IFCNNNetwork(Network):
@@ -133,7 +144,7 @@ class IFCNNNetwork(Network):
     summary = ("IFCNN (Zhang et al., Information Fusion 2020): supervised on synthetic multi-focus pairs, "
                "MSE loss, from scratch; --rule max|sum|mean")
     curves = (
-        Curve("loss", "training loss  MSE + w(1−SSIM)"),
+        Curve("loss", "training loss  MSE + w(1−SSIM) + g·gradient L1"),
         Curve("mse", "training MSE"),
         Curve("val_psnr", "validation PSNR (dB), held-out pairs", log=False),
         Curve("val_ssim", "validation SSIM, held-out pairs", log=False),
@@ -157,11 +168,16 @@ class IFCNNNetwork(Network):
     def loss(self, model, batch: dict, config: IFCNNConfig) -> dict:
         fused = model(batch["a"], batch["b"])
         with float32(fused):
-            mse = ((fused.float() - batch["gt"]) ** 2).mean()
-            if config.ssim_weight == 0:
-                return {"loss": mse, "mse": mse}
-            s = ssim(fused.float(), batch["gt"])
-            return {"loss": mse + config.ssim_weight * (1 - s), "mse": mse, "ssim": s}
+            fused, gt = fused.float(), batch["gt"]
+            terms = {"mse": ((fused - gt) ** 2).mean()}
+            loss = terms["mse"]
+            if config.ssim_weight:
+                terms["ssim"] = ssim(fused, gt)
+                loss = loss + config.ssim_weight * (1 - terms["ssim"])
+            if config.gradient_weight:
+                terms["gradient"] = gradient_l1(fused, gt)
+                loss = loss + config.gradient_weight * terms["gradient"]
+            return {"loss": loss, **terms}
 
     def validate(self, model, batch: dict, config: IFCNNConfig) -> dict[str, float]:
         out = model(batch["a"], batch["b"]).float().clamp(0, 1)
