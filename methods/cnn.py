@@ -79,6 +79,7 @@ class CNNFusion(NetworkMethod):
     """CNN focus classifier, binary segmentation, small-region removal, guided filter."""
 
     color: ClassVar[str] = "native"
+    bytes_per_pixel: ClassVar[int] = 2900  # measured: peak RSS at 2048x2048 on the CPU, less the interpreter's, plus ~15 %
     clip_output: ClassVar[bool] = True  # guided-filter weights overshoot [0, 1]; saturate as uint8 does
 
     area_ratio: float = 0.01
@@ -107,6 +108,7 @@ class CNNFusion(NetworkMethod):
 
         if min(a.shape[:2]) < PATCH:
             raise ValueError(f"cnn: the classifier scores {PATCH}x{PATCH} windows; the images are {a.shape[1]}x{a.shape[0]}")
+        self.check_memory(a.shape)
         a, b = (to_uint8(x).astype(np.float64) / 255.0 for x in (a, b))  # double(A) / 255
         gray_a, gray_b = to_gray(a), to_gray(b)
         with torch.inference_mode():

@@ -285,3 +285,20 @@ def test_shipped_weights_are_listed_with_their_hash(name: str) -> None:
     report = Path(__file__).resolve().parent.parent / "reports" / "training" / f"{name}.md"
     assert hashlib.sha256(path.read_bytes()).hexdigest() in report.read_text()
     fusionbench.create_method(name).network()  # loads, checksum verified
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_a_pair_too_large_for_memory_is_refused_with_the_fix(name: str, monkeypatch) -> None:
+    import numpy as np
+
+    from fusionbench.nets import method as network_method
+    from fusionbench.registry import get_method_class
+
+    a = np.random.default_rng(0).random((64, 80, 3)).astype(np.float32)
+    needed = 64 * 80 * get_method_class(name).bytes_per_pixel / 2**20
+    monkeypatch.setattr(network_method, "available_memory", lambda: 2**20)
+    with pytest.raises(network_method.ImageTooLargeError,
+                       match=rf"{name}: a 80x64 pair needs about {needed:.0f} MiB .*, 1 MiB are available; fuse smaller images \(crop or downscale"):
+        fusionbench.fuse(a, a[::-1].copy(), method=name)
+    monkeypatch.setattr(network_method, "available_memory", lambda: None)  # unknown: no check
+    assert fusionbench.fuse(a, a[::-1].copy(), method=name).shape == a.shape

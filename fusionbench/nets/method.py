@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 from ..registry import FusionMethod
 from .tiled import DEFAULT_MAX_PIXELS, DEFAULT_TILE
 
-__all__ = ["NetworkMethod", "LocalNetworkMethod"]
+__all__ = ["NetworkMethod", "LocalNetworkMethod", "ImageTooLargeError", "available_memory"]
 
 
 @functools.lru_cache(maxsize=32)
@@ -34,6 +34,26 @@ def _file_sha256(path: str, mtime_ns: int, size: int) -> str:
 @functools.lru_cache(maxsize=8)
 def _cached_network(cls: type["NetworkMethod"], path: str, sha256: str):
     return cls.load_network(path)
+
+
+def _size(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB" if n >= 2**30 else f"{n / 2**20:.0f} MiB"
+
+
+class ImageTooLargeError(MemoryError):
+    """The pair is too large for the memory a method's untiled network would need."""
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to new allocations (Linux ``MemAvailable``); None if unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 @dataclass
@@ -50,6 +70,9 @@ class NetworkMethod(FusionMethod):
     # What readers of scores made with the shipped weights must know (e.g. under-trained), shown
     # beside them by the runner and the CLI; "" when nothing. Users' own weights carry none.
     shipped_weights_caveat: ClassVar[str] = ""
+    # Peak memory of an untiled CPU fuse per pixel of the pair (bytes, measured with some margin),
+    # for methods that run the network on the whole image at once; 0 for those that tile.
+    bytes_per_pixel: ClassVar[int] = 0
 
     weights: str | None = None
     device: str = "cpu"
@@ -74,6 +97,21 @@ class NetworkMethod(FusionMethod):
             raise WeightsError(f"{path}: weights file of method {self.name!r} not found"
                                + ("" if self.weights else "; re-install fusionbench")) from None
         return _file_sha256(str(path), stat.st_mtime_ns, stat.st_size)
+
+    def check_memory(self, shape: tuple[int, ...]) -> None:
+        """Raise :class:`ImageTooLargeError` when fusing a pair of ``shape`` on the CPU would need
+        more memory than the machine has available (instead of being killed by the system)."""
+        if not self.bytes_per_pixel or self.device != "cpu":
+            return
+        available = available_memory()
+        needed = shape[0] * shape[1] * self.bytes_per_pixel
+        if available is not None and needed > available:
+            raise ImageTooLargeError(
+                f"{self.name}: a {shape[1]}x{shape[0]} pair needs about {_size(needed)} "
+                f"({self.bytes_per_pixel / 1024:.1f} KiB per pixel: the network runs on the whole image), "
+                f"{_size(available)} are available; fuse smaller images (crop or downscale them), "
+                f"use a machine with more memory or a GPU (device='cuda'), or a method that fuses in tiles "
+                f"(densefuse, deepfuse, ifcnn, ufa)")
 
     def caveat(self) -> str:
         from .weights import WEIGHTS_DIR
