@@ -68,6 +68,26 @@ class CNNFocusNet(nn.Module):
         difference = (self.fc.weight[1] - self.fc.weight[0])[None]
         return torch.sigmoid(F.conv2d(torch.cat((features[:n], features[n:]), 1), difference))
 
+    def tiled_focus_scores(self, a: torch.Tensor, b: torch.Tensor, tile: int) -> torch.Tensor:
+        """:meth:`focus_scores` computed ``tile`` x ``tile`` scores at a time, the same values
+        (up to float rounding) with memory bounded by the tile. A score row ``r`` reads input
+        rows ``2r - 4 .. 2r + 19`` (its 16-pixel window, the 3x3 convolutions on both sides of
+        the pooling), so each tile takes input from 4 score rows before to 9 after it, starting
+        on an even row so that the 2x2 pooling keeps its alignment; the scores next to a tile's
+        cut edges, which see the zero padding there instead of the image, are not kept."""
+        height, width = a.shape[2:]
+        rows, cols = (height + 1) // 2 - (PATCH // STRIDE - 1), (width + 1) // 2 - (PATCH // STRIDE - 1)
+        out = torch.empty((a.shape[0], 1, rows, cols), dtype=torch.float32, device=a.device)
+        for r0 in range(0, rows, tile):
+            r1 = min(rows, r0 + tile)
+            y0, y1 = max(0, 2 * (r0 - 2)), min(height, 2 * r1 + 18)
+            for c0 in range(0, cols, tile):
+                c1 = min(cols, c0 + tile)
+                x0, x1 = max(0, 2 * (c0 - 2)), min(width, 2 * c1 + 18)
+                part = self.focus_scores(a[:, :, y0:y1, x0:x1], b[:, :, y0:y1, x0:x1])
+                out[:, :, r0:r1, c0:c1] = part[:, :, r0 - y0 // 2 : r1 - y0 // 2, c0 - x0 // 2 : c1 - x0 // 2]
+        return out
+
 @dataclass
 class CNNConfig(TrainConfig):
     """:class:`~fusionbench.nets.network.TrainConfig` with the paper's data: 16x16 patches of
