@@ -20,18 +20,20 @@ from typing import ClassVar, Literal
 
 import numpy as np
 
-from fusionbench.nets.method import NetworkMethod
+from fusionbench.nets.method import LocalNetworkMethod
 from fusionbench.registry import register_method
 
 __all__ = ["DRPLFusion"]
 
 
 @register_method("drpl", family="deep", reference="Li et al., DRPL, IEEE TIP 29, 2020")
-class DRPLFusion(NetworkMethod):
+class DRPLFusion(LocalNetworkMethod):
     """DRPL: the pair's two focus masks regressed by a residual CNN, averaged into one weight."""
 
     color: ClassVar[str] = "native"
-    bytes_per_pixel: ClassVar[int] = 1500  # measured: peak RSS at 2048x2048 on the CPU, less the interpreter's, plus ~15 %
+    # 9x9 and two 3x3 convolutions in the head, 12 residual blocks of two 3x3, two 3x3 in the
+    # tail, the 3x3 output: pairs above max_pixels are fused in exact tiles with this halo.
+    radius: ClassVar[int] = 4 + 2 + 12 * 2 + 2 + 1
     shipped_weights_caveat: ClassVar[str] = (
         "the shipped weights are under-trained (45 minutes on a CPU, the loss still falling): their focus masks "
         "leave holes in large flat regions; reports/validation/drpl.md, reports/training/drpl.md")
@@ -52,16 +54,18 @@ class DRPLFusion(NetworkMethod):
         ``weights`` = ``(M_a + 1 - M_b) / 2``, float32 (H, W) in [0, 1]."""
         import torch
 
-        self.check_memory(a.shape)
-
-        def tensor(x: np.ndarray) -> torch.Tensor:
+        def channels_first(x: np.ndarray) -> np.ndarray:  # (3, H, W) float32; gray replicated
             x = np.repeat(x[..., np.newaxis], 3, axis=2) if x.ndim == 2 else x
-            return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).permute(2, 0, 1)[None].to(self.device)
+            return np.ascontiguousarray(np.moveaxis(x, 2, 0), dtype=np.float32)
 
-        device = torch.device(self.device)
-        with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-            model = self.network().to(device, memory_format=torch.channels_last)
-            masks = model(*(tensor(x).contiguous(memory_format=torch.channels_last) for x in (a, b)))[0].float().cpu().numpy()
+        model = self.model()
+        device_type = torch.device(self.device).type
+
+        def masks_of(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+            with torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+                return model(x, y).float()
+
+        masks = self.run(masks_of, channels_first(a), channels_first(b))
         return {"mask_a": masks[0], "mask_b": masks[1], "weights": (masks[0] + 1 - masks[1]) / 2}
 
     def fuse_color(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -287,7 +287,7 @@ def test_shipped_weights_are_listed_with_their_hash(name: str) -> None:
     fusionbench.create_method(name).network()  # loads, checksum verified
 
 
-@pytest.mark.parametrize("name", ["sesf", "drpl", "mffgan"])
+@pytest.mark.parametrize("name", ["sesf"])  # its squeeze-excitation pools over the whole image: no exact tiles
 def test_a_pair_too_large_for_memory_is_refused_with_the_fix(name: str, monkeypatch) -> None:
     import numpy as np
 
@@ -320,4 +320,21 @@ def test_cnn_scores_large_pairs_in_tiles_with_the_same_result() -> None:
                                fusionbench.create_method("cnn").fuse(a, b), rtol=0, atol=1e-6)
     with pytest.raises(ValueError, match="max_pixels and tile must be >= 1"):
         fusionbench.create_method("cnn", tile=0)
+
+
+@pytest.mark.parametrize("name", ["drpl", "mffgan"])
+@pytest.mark.parametrize("color", [True, False])
+def test_local_networks_fuse_large_pairs_in_tiles_with_the_same_result(name: str, color: bool) -> None:
+    import numpy as np
+
+    from fusionbench.nets.method import LocalNetworkMethod
+    from fusionbench.registry import get_method_class
+
+    assert issubclass(get_method_class(name), LocalNetworkMethod)
+    ex = fusionbench.example(color=True)
+    a, b = ex.a[:83, :101], ex.b[:83, :101]  # 6 x 7 tiles of 16 with their halos
+    if not color:
+        a, b = a.mean(axis=2), b.mean(axis=2)
+    whole = fusionbench.create_method(name).fuse(a, b)
+    np.testing.assert_allclose(fusionbench.create_method(name, max_pixels=1, tile=16).fuse(a, b), whole, rtol=0, atol=1e-6)
 

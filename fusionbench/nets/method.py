@@ -111,7 +111,7 @@ class NetworkMethod(FusionMethod):
                 f"({self.bytes_per_pixel / 1024:.1f} KiB per pixel: the network runs on the whole image), "
                 f"{_size(available)} are available; fuse smaller images (crop or downscale them), "
                 f"use a machine with more memory or a GPU (device='cuda'), or a method that fuses in tiles "
-                f"(cnn, densefuse, deepfuse, ifcnn, ufa)")
+                f"(cnn, densefuse, deepfuse, drpl, ifcnn, mffgan, ufa)")
 
     def caveat(self) -> str:
         from .weights import WEIGHTS_DIR
