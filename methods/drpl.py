@@ -8,6 +8,9 @@ two focus masks ``M_a``, ``M_b``; as in the authors' ``test_net.py`` the fusion 
 ``W = (M_a + 1 - M_b) / 2`` and ``F = A W + B (1 - W)`` on every channel, with no other
 post-processing. Gray pairs go through the network replicated to three channels.
 
+The network is local (receptive radius 33 pixels), so pairs above ``max_pixels`` pixels are
+fused in ``tile`` x ``tile`` tiles with that halo, the same result with bounded memory.
+
 ``precision``: ``"float32"`` (default) or ``"bf16"`` (autocast; about 2x faster on CPUs with
 AMX or AVX-512 BF16; the weights then differ by at most about 0.01, a few 8-bit levels).
 

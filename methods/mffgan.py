@@ -7,7 +7,9 @@ ground truth, on synthetic multi-focus pairs from BSDS500: ``reports/training/mf
 fuses the two luminance channels end to end: ``Y`` on the 0..255 scale is mapped to
 ``(Y - 127.5) / 127.5``, the tanh output back. Colour follows the registry's policy, which is
 the authors' (``main.m``: Y fused by the network, Cb and Cr weighted by ``|C - 128|``, BT.601
-YCbCr). The first source goes to the generator's "near" branch, the second to "far".
+YCbCr). The first source goes to the generator's "near" branch, the second to "far". The
+generator is local (receptive radius 5 pixels): pairs above ``max_pixels`` pixels are fused in
+``tile`` x ``tile`` tiles with that halo, the same result with bounded memory.
 """
 
 from __future__ import annotations
