@@ -65,3 +65,18 @@ def reference_results_dir(data_dir: Path) -> Path:
 def lytro_triple(golden_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The 520x520 gray golden case lytro_01_CNN (A, B, F) as uint8."""
     return tuple(read_gray_u8(golden_dir / "inputs" / f"lytro_01_CNN-{r}.png") for r in "ABF")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread(request):
+    """Modules that set ``ONE_TORCH_THREAD = True`` run torch on one thread: their tensors are
+    tiny, and thread start-up and contention cost more than they save on a busy CPU."""
+    if not getattr(request.module, "ONE_TORCH_THREAD", False):
+        yield
+        return
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 from scipy import ndimage
 from torch import nn
 
@@ -33,30 +32,16 @@ from fusionbench.nets.network import Network, TrainConfig, float32, option
 from fusionbench.nets.train import export_weights, read_log, train
 from fusionbench.nets.weights import WeightsError, load_state, load_tensors, read_metadata, tensors_sha256
 
+from .synthetic_images import write_bsds_layout
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+
+ONE_TORCH_THREAD = True  # tiny tensors (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")
 def bsds(tmp_path_factory):
-    """BSDS500 layout with four textured 48x56 images per split and block segmentations."""
-    root = tmp_path_factory.mktemp("bsds")
-    rng = np.random.default_rng(7)
-    for split in ("train", "val", "test"):
-        (root / "images" / split).mkdir(parents=True)
-        (root / "segments" / split).mkdir(parents=True)
-        for i in range(4):
-            img = sum(ndimage.gaussian_filter(rng.random((48, 56, 3)), (s, s, 0)) * (1 + s) for s in (0.7, 2.0))
-            img = ((img - img.min()) / (img.max() - img.min()) * 255).astype(np.uint8)
-            Image.fromarray(img).save(root / "images" / split / f"{i}.jpg", quality=95)
-            labels = 1 + (np.arange(48)[:, None] // 16) * 4 + np.arange(56)[None, :] // 14
-            Image.fromarray(labels.astype(np.uint8)).save(root / "segments" / split / f"{i}.png")
-    return str(root)
+    """BSDS500 layout with four textured 48x56 images per split and 16x14 block segmentations."""
+    return str(write_bsds_layout(tmp_path_factory.mktemp("bsds"), np.random.default_rng(7), 4, (48, 56), (16, 14)))
 
 
 # ------------------------------------------------------------------ tiny networks, one per kind of data

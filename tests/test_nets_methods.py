@@ -16,12 +16,7 @@ from fusionbench.nets.init import he_normal_
 from fusionbench.nets.weights import WeightsError, save_weights
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+ONE_TORCH_THREAD = True  # tiny tensors (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")

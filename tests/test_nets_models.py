@@ -18,12 +18,7 @@ from fusionbench.nets.init import he_normal_
 from fusionbench.nets.tiled import run_local
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+ONE_TORCH_THREAD = True  # tiny tensors (tests/conftest.py)
 
 
 def _conv_params(cin: int, cout: int, k: int, bias: bool = True) -> int:

@@ -9,40 +9,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-from scipy import ndimage
 
 import fusionbench
 from fusionbench.nets import get_network, list_networks
 from fusionbench.nets.train import read_log, train
 from fusionbench.nets.weights import read_metadata, shipped_weights
 
+from .synthetic_images import write_bsds_layout
+
 REPORTS = Path(__file__).resolve().parent.parent / "reports" / "training"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+ONE_TORCH_THREAD = True  # tiny tensors (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")
 def bsds(tmp_path_factory):
-    """BSDS500 layout with three textured 40x48 images per split and block segmentations."""
-    root = tmp_path_factory.mktemp("bsds")
-    rng = np.random.default_rng(3)
-    for split in ("train", "val", "test"):
-        (root / "images" / split).mkdir(parents=True)
-        (root / "segments" / split).mkdir(parents=True)
-        for i in range(3):
-            img = sum(ndimage.gaussian_filter(rng.random((40, 48, 3)), (s, s, 0)) * (1 + s) for s in (0.7, 2.0))
-            img = ((img - img.min()) / (img.max() - img.min()) * 255).astype(np.uint8)
-            Image.fromarray(img).save(root / "images" / split / f"{i}.jpg", quality=95)
-            labels = 1 + (np.arange(40)[:, None] // 20) * 3 + np.arange(48)[None, :] // 16
-            Image.fromarray(labels.astype(np.uint8)).save(root / "segments" / split / f"{i}.png")
-    return str(root)
+    """BSDS500 layout with three textured 40x48 images per split and 20x16 block segmentations."""
+    return str(write_bsds_layout(tmp_path_factory.mktemp("bsds"), np.random.default_rng(3), 3, (40, 48), (20, 16)))
 
 
 CASES = [

@@ -31,23 +31,13 @@ from fusionbench.nets.ufa.train import UFAConfig
 from fusionbench.nets.ufa.weights import load_model
 from fusionbench.nets.weights import WeightsError, read_metadata, save_weights
 
+from .synthetic_images import texture, write_bsds_layout
+
 ALLOWED_BLUR = {k for lo, hi in BLUR_INTERVALS for k in range(lo, hi + 1)}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread avoids thread start-up and contention costs on a busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def _texture(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    from scipy import ndimage
-
-    img = sum(ndimage.gaussian_filter(rng.random((h, w, 3)), (s, s, 0)) * (1 + s) for s in (0.7, 2.0, 4.0))
-    return ((img - img.min()) / (img.max() - img.min()) * 255).astype(np.uint8)
+ONE_TORCH_THREAD = True  # tiny tensors (tests/conftest.py)
+SCALES = (0.7, 2.0, 4.0)  # of the textures
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +49,7 @@ def duts_dir(tmp_path_factory):
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[:72, :64]
     for i in range(6):
-        Image.fromarray(_texture(rng, 72, 64)).save(root / "DUTS-TR-Image" / f"im{i}.jpg", quality=95)
+        Image.fromarray(texture(rng, 72, 64, SCALES)).save(root / "DUTS-TR-Image" / f"im{i}.jpg", quality=95)
         cy, cx, r = rng.uniform(20, 50), rng.uniform(20, 44), rng.uniform(10, 25)
         mask = (((yy - cy) ** 2 + (xx - cx) ** 2) < r * r).astype(np.uint8) * 255
         Image.fromarray(mask).save(root / "DUTS-TR-Mask" / f"im{i}.png")
@@ -69,16 +59,8 @@ def duts_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def bsds_dir(tmp_path_factory):
     """BSDS500 layout: images/<split>/<id>.jpg + segments/<split>/<id>.png label maps."""
-    root = tmp_path_factory.mktemp("bsds")
-    rng = np.random.default_rng(1)
-    for split in ("train", "val", "test"):
-        (root / "images" / split).mkdir(parents=True)
-        (root / "segments" / split).mkdir(parents=True)
-        for i in range(2):
-            Image.fromarray(_texture(rng, 48, 56)).save(root / "images" / split / f"{i}.jpg")
-            labels = 1 + (np.arange(48)[:, None] // 16) * 4 + np.arange(56)[None, :] // 14  # 12 blocks
-            Image.fromarray(labels.astype(np.uint8)).save(root / "segments" / split / f"{i}.png")
-    return root
+    # 12 blocks of 16x14; PIL's default JPEG quality
+    return write_bsds_layout(tmp_path_factory.mktemp("bsds"), np.random.default_rng(1), 2, (48, 56), (16, 14), SCALES, 75)
 
 
 # ------------------------------------------------------------------ generator

@@ -88,6 +88,7 @@ class CNNFocusNet(nn.Module):
                 out[:, :, r0:r1, c0:c1] = part[:, :, r0 - y0 // 2 : r1 - y0 // 2, c0 - x0 // 2 : c1 - x0 // 2]
         return out
 
+
 @dataclass
 class CNNConfig(TrainConfig):
     """:class:`~fusionbench.nets.network.TrainConfig` with the paper's data: 16x16 patches of

@@ -26,7 +26,6 @@ weights doubled, and either serves both rules.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 __all__ = ["IFCNN", "RULES", "IMAGENET_MEAN", "IMAGENET_STD", "RECEPTIVE_RADIUS"]
