@@ -6,6 +6,8 @@ it is the better estimate of the idle-machine time. Usage::
 
     FUSIONBENCH_DATA=../shared/datasets .venv/bin/python benchmarks/methods_cpu_time.py cvt,nsct,sr [repeats]
 
+Methods are specs as ``fusionbench run --methods`` takes them, e.g. ``'drpl,drpl[precision=bf16]'``.
+
 Prints, per method, the minimum CPU and wall time of ``repeats`` calls (default 3) after one
 warm-up call, and the 1-minute load average.
 """
@@ -18,6 +20,7 @@ import time
 from pathlib import Path
 
 import fusionbench
+from fusionbench.runner import parse_method_specs
 
 
 def main(argv: list[str]) -> int:
@@ -28,8 +31,8 @@ def main(argv: list[str]) -> int:
     a = fusionbench.read_image(folder / "lytro-01-A.jpg")
     b = fusionbench.read_image(folder / "lytro-01-B.jpg")
     repeats = int(argv[1]) if len(argv) > 1 else 3
-    for name in argv[0].split(","):
-        method = fusionbench.create_method(name)
+    for spec in parse_method_specs(argv[0]):
+        method = fusionbench.create_method(spec.name, **spec.params)
         method.fuse(a, b)
         cpu, wall = [], []
         for _ in range(repeats):
@@ -37,7 +40,7 @@ def main(argv: list[str]) -> int:
             method.fuse(a, b)
             wall.append(time.perf_counter() - start_wall)
             cpu.append(time.process_time() - start_cpu)
-        print(f"{name}: cpu {min(cpu):.2f} s, wall {min(wall):.2f} s (min of {repeats}), load {os.getloadavg()[0]:.1f}", flush=True)
+        print(f"{spec.label}: cpu {min(cpu):.2f} s, wall {min(wall):.2f} s (min of {repeats}), load {os.getloadavg()[0]:.1f}", flush=True)
     return 0
 
 
